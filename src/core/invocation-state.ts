@@ -1,0 +1,54 @@
+/** Plain, JSON-ready snapshots of invocations for tests and the control API. */
+import type { Invocation, InvocationStatus, InvocationType } from "./invocation.ts";
+
+/** A snapshot of one invocation. Times are epoch milliseconds. */
+export interface InvocationState {
+  requestId: string;
+  status: InvocationStatus;
+  invocationType: InvocationType;
+  enqueuedAt: number;
+  startedAt?: number;
+  respondedAt?: number;
+  completedAt?: number;
+  deadlineMs?: number;
+  durationMs?: number;
+  initDurationMs?: number;
+  /** The error type when the invocation failed (runtime, platform or extension error). */
+  errorType?: string;
+  /** What the caller got: the body as UTF-8 text (`base64` when it is not valid UTF-8). */
+  response?: { contentType: string; body: string; encoding: "utf8" | "base64"; functionError?: string };
+  /** The invocation's log lines, START to REPORT. */
+  logs: string[];
+}
+
+const strict = new TextDecoder("utf-8", { fatal: true });
+
+function encodeBody(bytes: Uint8Array): { body: string; encoding: "utf8" | "base64" } {
+  try {
+    return { body: strict.decode(bytes), encoding: "utf8" };
+  } catch {
+    return { body: Buffer.from(bytes).toString("base64"), encoding: "base64" };
+  }
+}
+
+/** The snapshot of `invocation` now. */
+export function invocationState(invocation: Invocation): InvocationState {
+  const result = invocation.result;
+  return {
+    requestId: invocation.id,
+    status: invocation.status,
+    invocationType: invocation.request.invocationType,
+    enqueuedAt: invocation.enqueuedAt,
+    startedAt: invocation.startedMono === undefined ? undefined : (invocation.startedAt ?? invocation.enqueuedAt),
+    respondedAt: invocation.respondedAt,
+    completedAt: invocation.completedAt,
+    deadlineMs: invocation.deadlineMs,
+    durationMs: invocation.durationMs,
+    initDurationMs: invocation.initDurationMs,
+    errorType: invocation.errorType,
+    response: result
+      ? { contentType: result.contentType, ...encodeBody(result.payload), functionError: result.functionError }
+      : undefined,
+    logs: [...invocation.logs],
+  };
+}

@@ -1,0 +1,170 @@
+/** Invocation records: what was asked, what happened, and the waiters of its caller. */
+import { type Deferred, deferred } from "./deferred.ts";
+import type { OutcomeStatus } from "./events.ts";
+import { newRequestId, newTraceId } from "./ids.ts";
+
+/** Lifecycle status of an invocation; the terminal ones match Lambda's telemetry statuses. */
+export enum InvocationStatus {
+  Queued = "queued",
+  Running = "running",
+  Success = "success",
+  Error = "error",
+  Failure = "failure",
+  Timeout = "timeout",
+}
+
+/** How the invocation was requested (`X-Amz-Invocation-Type`). */
+export type InvocationType = "RequestResponse" | "Event";
+
+/** What the caller gets: the function's bytes or an error payload (`X-Amz-Function-Error: Unhandled`). */
+export interface InvocationResult {
+  readonly requestId: string;
+  readonly payload: Uint8Array;
+  readonly contentType: string;
+  /** Set when the function failed; the caller's `X-Amz-Function-Error` value. */
+  readonly functionError?: "Unhandled";
+  /** The error type (header, body or platform) when the function failed. */
+  readonly errorType?: string;
+}
+
+/** The inputs of one invocation. */
+export interface InvocationRequest {
+  payload: Uint8Array;
+  contentType: string;
+  clientContext?: string;
+  cognitoIdentity?: string;
+  /** Overrides the function timeout for this invocation only (seconds). */
+  timeoutSeconds?: number;
+  qualifier?: string;
+  invocationType: InvocationType;
+  requestId?: string;
+  traceId?: string;
+}
+
+const encoder = new TextEncoder();
+
+/** Builder for `Simulator.enqueue`: payload, client context, Cognito identity, per-invocation timeout. */
+export class InvocationBuilder {
+  private readonly request: InvocationRequest = {
+    payload: new Uint8Array(),
+    contentType: "application/json",
+    invocationType: "RequestResponse",
+  };
+
+  /** A JSON-serialisable value, a string or raw bytes. */
+  payload(value: unknown, contentType?: string): this {
+    if (value instanceof Uint8Array) {
+      this.request.payload = value;
+      this.request.contentType = contentType ?? "application/octet-stream";
+    } else if (typeof value === "string") {
+      this.request.payload = encoder.encode(value);
+      this.request.contentType = contentType ?? "application/json";
+    } else {
+      this.request.payload = encoder.encode(JSON.stringify(value ?? null));
+      this.request.contentType = contentType ?? "application/json";
+    }
+    return this;
+  }
+
+  /** Client context as an object or JSON text; the runtime gets it as JSON text. */
+  clientContext(value: object | string): this {
+    this.request.clientContext = typeof value === "string" ? value : JSON.stringify(value);
+    return this;
+  }
+
+  /** Cognito identity, e.g. `{cognitoIdentityId, cognitoIdentityPoolId}`. */
+  cognitoIdentity(value: { cognitoIdentityId: string; cognitoIdentityPoolId: string }): this {
+    this.request.cognitoIdentity = JSON.stringify(value);
+    return this;
+  }
+
+  /** A timeout for this invocation only, in seconds. */
+  timeout(seconds: number): this {
+    this.request.timeoutSeconds = seconds;
+    return this;
+  }
+
+  /** The qualifier (version or alias) used to invoke; it shows in the invoked ARN. */
+  qualifier(value: string): this {
+    this.request.qualifier = value;
+    return this;
+  }
+
+  /** A fixed request id (a lowercase UUID is generated otherwise). */
+  requestId(value: string): this {
+    this.request.requestId = value;
+    return this;
+  }
+
+  /** The finished request. */
+  build(): InvocationRequest {
+    return { ...this.request };
+  }
+}
+
+/** One invocation, from queue to terminal status. */
+export class Invocation {
+  readonly id: string;
+  readonly traceId: string;
+  readonly request: InvocationRequest;
+  status: InvocationStatus = InvocationStatus.Queued;
+  readonly enqueuedAt = Date.now();
+  startedAt?: number;
+  respondedAt?: number;
+  completedAt?: number;
+  /** Absolute deadline, epoch ms; fixed when the invocation starts. */
+  deadlineMs?: number;
+  /** Monotonic start, for durations. */
+  startedMono?: number;
+  durationMs?: number;
+  initDurationMs?: number;
+  result?: InvocationResult;
+  errorType?: string;
+  /** Set when the runtime answered (response or error) or the platform answered for it. */
+  answered = false;
+  /** The runtime has called `/next` after answering. */
+  runtimeDone = false;
+  readonly logs: string[] = [];
+  private readonly resultWaiter: Deferred<InvocationResult> = deferred();
+  private readonly completeWaiter: Deferred<Invocation> = deferred();
+
+  constructor(request: InvocationRequest) {
+    this.request = request;
+    this.id = request.requestId ?? newRequestId();
+    this.traceId = request.traceId ?? newTraceId(this.enqueuedAt);
+  }
+
+  /** Resolves with what the caller gets, as soon as it is known. */
+  get response(): Promise<InvocationResult> {
+    return this.resultWaiter.promise;
+  }
+
+  /** Resolves when the invocation reached a terminal status. */
+  get completion(): Promise<Invocation> {
+    return this.completeWaiter.promise;
+  }
+
+  /** True once the status is terminal. */
+  get isComplete(): boolean {
+    return this.completedAt !== undefined;
+  }
+
+  /** Records the caller's result (first answer wins). */
+  settle(result: InvocationResult): void {
+    if (this.result) return;
+    this.result = result;
+    this.respondedAt = Date.now();
+    if (result.errorType) this.errorType = result.errorType;
+    this.resultWaiter.resolve(result);
+  }
+
+  /** Marks the invocation terminal; `status` must be terminal. */
+  finish(status: OutcomeStatus, durationMs: number, errorType?: string): void {
+    if (this.isComplete) return;
+    this.status = status as InvocationStatus;
+    if (errorType) this.errorType = errorType;
+    this.durationMs = durationMs;
+    this.completedAt = Date.now();
+    this.completeWaiter.resolve(this);
+  }
+}

@@ -1,0 +1,27 @@
+/** Control API (`/_simulator/...`): state for tests written in any language. */
+import { Elysia } from "elysia";
+import type { InvocationState } from "../core/invocation-state.ts";
+
+/** What the control API reads from the simulator. */
+export interface ControlTarget {
+  status(): object;
+  invocationStates(): InvocationState[];
+  invocationState(id: string): InvocationState | undefined;
+}
+
+function json(value: unknown, status = 200): Response {
+  return new Response(JSON.stringify(value), { status, headers: { "Content-Type": "application/json" } });
+}
+
+/** Routes of the control API. */
+export function controlApi(target: ControlTarget) {
+  return new Elysia({ name: "control-api" })
+    .get("/_simulator/status", () => json(target.status()))
+    .get("/_simulator/invocations", () => json(target.invocationStates()))
+    .get("/_simulator/invocations/:id", ({ params }) => {
+      const state = target.invocationState(params.id);
+      return state
+        ? json(state)
+        : json({ errorType: "ResourceNotFoundException", errorMessage: `No invocation ${params.id}` }, 404);
+    });
+}

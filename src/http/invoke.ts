@@ -1,0 +1,138 @@
+/** Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`), as the AWS SDK and CLI call it. */
+import { Elysia } from "elysia";
+import type { FunctionConfig } from "../core/config.ts";
+import { ServiceError } from "../core/errors.ts";
+import { resolveFunction } from "../core/function-name.ts";
+import type { Invocation, InvocationRequest } from "../core/invocation.ts";
+import { logTail } from "../core/log-tail.ts";
+import { readBody } from "./body.ts";
+import { errorResponse, methodNotAllowed } from "./errors.ts";
+import { H } from "./headers.ts";
+
+/** Largest synchronous request payload (6 MB). */
+export const MAX_SYNC_REQUEST_BYTES = 6_291_456;
+/** Largest asynchronous (`Event`) request payload (1 MB). */
+export const MAX_ASYNC_REQUEST_BYTES = 1_048_576;
+const MAX_CLIENT_CONTEXT_BYTES = 3583;
+
+/** What the Invoke API needs from the simulator. */
+export interface InvokeTarget {
+  readonly config: FunctionConfig;
+  submit(request: InvocationRequest): Invocation;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+function decodeClientContext(value: string | null): string | undefined {
+  if (value === null || value === "") return undefined;
+  if (value.length > MAX_CLIENT_CONTEXT_BYTES) {
+    throw new ServiceError(
+      400,
+      "InvalidParameterValueException",
+      `Client context must be at most ${MAX_CLIENT_CONTEXT_BYTES} bytes of base64`,
+    );
+  }
+  try {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value)) throw new Error("not base64");
+    const json = decoder.decode(Buffer.from(value, "base64"));
+    const parsed: unknown = JSON.parse(json);
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
+    return json;
+  } catch {
+    throw new ServiceError(
+      400,
+      "InvalidParameterValueException",
+      "Client context must be a valid Base64-encoded JSON object.",
+    );
+  }
+}
+
+function assertJsonPayload(body: Uint8Array): void {
+  if (body.byteLength === 0) return;
+  try {
+    JSON.parse(decoder.decode(body));
+  } catch (error) {
+    throw new ServiceError(
+      400,
+      "InvalidRequestContentException",
+      `Could not parse request body into json: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+function oneOf<T extends string>(value: string | null, allowed: readonly T[], fallback: T, header: string): T {
+  if (value === null || value === "") return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new ServiceError(
+    400,
+    "InvalidParameterValueException",
+    `1 validation error detected: Value '${value}' at '${header}' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(", ")}]`,
+  );
+}
+
+async function invoke(target: InvokeTarget, request: Request, functionName: string): Promise<Response> {
+  const url = new URL(request.url);
+  const resolved = resolveFunction(target.config, functionName, url.searchParams.get("Qualifier") ?? undefined);
+  const invocationType = oneOf(
+    request.headers.get(H.invocationType),
+    ["RequestResponse", "Event", "DryRun"] as const,
+    "RequestResponse",
+    "invocationType",
+  );
+  const logType = oneOf(request.headers.get(H.logType), ["None", "Tail"] as const, "None", "logType");
+  const clientContext = decodeClientContext(request.headers.get(H.amzClientContext));
+  const body = await readBody(request);
+  const limit = invocationType === "Event" ? MAX_ASYNC_REQUEST_BYTES : MAX_SYNC_REQUEST_BYTES;
+  if (body.byteLength > limit) {
+    throw new ServiceError(
+      413,
+      "RequestTooLargeException",
+      `Request must be smaller than ${limit} bytes for the InvokeFunction operation`,
+    );
+  }
+  assertJsonPayload(body);
+  const executedVersion = target.config.functionVersion;
+  if (invocationType === "DryRun") {
+    return new Response(null, { status: 204, headers: { [H.executedVersion]: executedVersion } });
+  }
+  const invocation = target.submit({
+    payload: body,
+    contentType: "application/json",
+    clientContext,
+    qualifier: resolved.qualifier,
+    invocationType,
+  });
+  if (invocationType === "Event") {
+    return new Response(null, { status: 202, headers: { [H.amznRequestId]: invocation.id } });
+  }
+  const result = await invocation.response;
+  const headers: Record<string, string> = {
+    "Content-Type": result.contentType,
+    [H.executedVersion]: executedVersion,
+    [H.amznRequestId]: invocation.id,
+  };
+  if (result.functionError) headers[H.functionError] = result.functionError;
+  if (logType === "Tail") {
+    await invocation.completion;
+    headers[H.logResult] = logTail(invocation.logs);
+  }
+  return new Response(result.payload, { status: 200, headers });
+}
+
+/** Routes of the Invoke API. */
+export function invokeApi(target: InvokeTarget) {
+  const path = "/2015-03-31/functions/:functionName/invocations";
+  return new Elysia({ name: "invoke-api" })
+    .post(
+      path,
+      async ({ request, params }) => {
+        try {
+          return await invoke(target, request, params.functionName);
+        } catch (error) {
+          return errorResponse(error);
+        }
+      },
+      { parse: "none" },
+    )
+    .all(path, methodNotAllowed);
+}

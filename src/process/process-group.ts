@@ -1,0 +1,139 @@
+/**
+ * Runtimes and extensions run in their own process group with a watchdog inside it: the watchdog
+ * blocks reading a pipe from the simulator and kills the whole group when that pipe closes, so
+ * no process outlives the simulator, even when the simulator itself is SIGKILLed.
+ */
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import type { ProcessExit } from "../core/environment.ts";
+import { forEachLine } from "./lines.ts";
+
+/** How to start a process group. */
+export interface SpawnGroupOptions {
+  command: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  onLine: (line: string, stream: "stdout" | "stderr") => void;
+}
+
+/** A running process group, led by the command's own process. */
+export interface ProcessGroup {
+  readonly pid: number;
+  readonly exited: Promise<ProcessExit>;
+  /** Resolves once stdout and stderr have been read to the end. */
+  readonly drained: Promise<void>;
+  signal(signal: NodeJS.Signals): void;
+  kill(): void;
+  maxMemoryUsedMB(): number | undefined;
+}
+
+const live = new Set<number>();
+let exitHookInstalled = false;
+
+// `read` returns at EOF, i.e. when the simulator (the pipe's only writer) is gone for any reason.
+// stdin goes through fd 3 because sh gives background jobs /dev/null as their stdin.
+const WATCHDOG =
+  'exec 3<&0; (read -r _ignored <&3; kill -KILL 0) >/dev/null 2>&1 & exec "$0" "$@" </dev/null 3<&-';
+
+/** Resolves a command's executable the way a shell would, or explains why it cannot be run. */
+export function resolveExecutable(program: string, cwd: string = process.cwd()): string {
+  if (program.includes("/")) {
+    const path = isAbsolute(program) ? program : resolve(cwd, program);
+    let stats: ReturnType<typeof statSync>;
+    try {
+      stats = statSync(path);
+    } catch {
+      throw new Error(`${program}: no such file`);
+    }
+    if (stats.isDirectory()) throw new Error(`${program}: is a directory, not an executable`);
+    try {
+      accessSync(path, constants.X_OK);
+    } catch {
+      throw new Error(`${program}: permission denied (not executable; try chmod +x ${program})`);
+    }
+    return path;
+  }
+  const found = Bun.which(program);
+  if (!found) throw new Error(`${program}: command not found on PATH`);
+  return found;
+}
+
+/** Starts `command` as the leader of a new process group with a watchdog; stdout/stderr go to `onLine`. */
+export function spawnGroup(options: SpawnGroupOptions): ProcessGroup {
+  installExitHook();
+  const [program, ...args] = options.command;
+  if (!program) throw new Error("empty command");
+  const executable = resolveExecutable(program, options.cwd);
+  const child = Bun.spawn(["/bin/sh", "-c", WATCHDOG, executable, ...args], {
+    cwd: options.cwd,
+    env: options.env,
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+    detached: true,
+  });
+  const pid = child.pid;
+  live.add(pid);
+  const drained = Promise.all([
+    forEachLine(child.stdout, (line) => options.onLine(line, "stdout")),
+    forEachLine(child.stderr, (line) => options.onLine(line, "stderr")),
+  ]).then(() => undefined);
+  const exited = child.exited.then((code) => {
+    live.delete(pid);
+    // The leader is gone; take the rest of its group (children it left behind, the watchdog) with it.
+    signalGroup(pid, "SIGKILL");
+    const signal = child.signalCode === null ? null : String(child.signalCode);
+    return { code: signal ? null : code, signal };
+  });
+  return {
+    pid,
+    exited,
+    drained,
+    signal: (signal) => signalGroup(pid, signal),
+    kill: () => signalGroup(pid, "SIGKILL"),
+    maxMemoryUsedMB: () => treePeakMemoryMB(pid),
+  };
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const pgid of live) signalGroup(pgid, "SIGKILL");
+  });
+}
+
+/** Process groups started by this process and not yet exited. */
+export function liveGroups(): number[] {
+  return [...live];
+}
+
+/** Sum of the peak RSS (VmHWM) of `pid` and its descendants, in MB; undefined off Linux. */
+export function treePeakMemoryMB(pid: number): number | undefined {
+  if (process.platform !== "linux") return undefined;
+  let kb = 0;
+  const stack = [pid];
+  let seen = 0;
+  while (stack.length > 0 && seen < 1024) {
+    const current = stack.pop() as number;
+    seen++;
+    try {
+      const status = readFileSync(`/proc/${current}/status`, "latin1");
+      const match = /VmHWM:\s+(\d+) kB/.exec(status);
+      if (match) kb += Number(match[1]);
+      const children = readFileSync(`/proc/${current}/task/${current}/children`, "latin1").trim();
+      if (children) for (const child of children.split(" ")) stack.push(Number(child));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return kb > 0 ? Math.ceil(kb / 1024) : undefined;
+}

@@ -1,0 +1,371 @@
+/** The facade: one function, its execution environment, the HTTP server and the event bus. */
+import { type ConsolaInstance, createConsola } from "consola";
+import { type FunctionConfig, functionArn, newLogStreamName, resolveFunctionConfig, runtimeEnvironment } from "./core/config.ts";
+import { type EnvironmentPhase, ExecutionEnvironment } from "./core/environment.ts";
+import { ConfigurationError } from "./core/errors.ts";
+import { EventBus, type SimulatorEventName } from "./core/events.ts";
+import { Invocation, InvocationBuilder, type InvocationRequest, type InvocationResult } from "./core/invocation.ts";
+import { type InvocationState, invocationState } from "./core/invocation-state.ts";
+import { type ListeningServer, startServer } from "./http/server.ts";
+import { resolveExecutable } from "./process/process-group.ts";
+import { processLauncher } from "./process/runtime-launcher.ts";
+
+/** Options of `Simulator.start`: the function configuration plus where to listen and what to print. */
+export interface SimulatorOptions extends Partial<FunctionConfig> {
+  /** Listen address (default 127.0.0.1). */
+  host?: string;
+  /** Port; 0 (the library default) picks a free one. */
+  port?: number;
+  /** Echo runtime output and platform lines (START/END/REPORT) through consola (default false). */
+  echoLogs?: boolean;
+  /** The consola instance to echo with. */
+  logger?: ConsolaInstance;
+}
+
+/** Options of `spawnRuntime`. */
+export interface SpawnRuntimeOptions {
+  /** Working directory (default: the function's task root). */
+  cwd?: string;
+  /** Extra environment variables for this process only (on top of the function's). */
+  env?: Record<string, string>;
+}
+
+/** What `invoke` returns: the payload and, for failures, the function error. */
+export interface InvokeResponse extends InvocationResult {
+  /** The payload as text. */
+  text(): string;
+  /** The payload parsed as JSON. */
+  json<T = unknown>(): T;
+}
+
+const decoder = new TextDecoder();
+
+/** Errors of the wait helpers when their time is up. */
+export class WaitTimeoutError extends Error {
+  constructor(what: string, timeoutMs: number) {
+    super(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    this.name = "WaitTimeoutError";
+  }
+}
+
+/** A simulated Lambda function with one execution environment, reachable over HTTP. */
+export class Simulator implements AsyncDisposable {
+  /** Every state change, as typed events. */
+  readonly events = new EventBus();
+  readonly config: FunctionConfig;
+  private readonly environment: ExecutionEnvironment;
+  private readonly server: ListeningServer;
+  private readonly logger: ConsolaInstance;
+  private readonly apiHost: string;
+  private stopped?: Promise<void>;
+
+  private constructor(options: SimulatorOptions) {
+    const { host = "127.0.0.1", port = 0, echoLogs = false, logger, ...config } = options;
+    this.config = resolveFunctionConfig(config);
+    this.logger = logger ?? createConsola({ stdout: process.stderr, stderr: process.stderr });
+    this.environment = new ExecutionEnvironment(this.config, this.events);
+    this.server = startServer(host, port, this.environment, this);
+    this.apiHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+    if (echoLogs) this.echoLogs();
+  }
+
+  /** Starts a simulator listening on `options.host:options.port` (a free port by default). */
+  static async start(options: SimulatorOptions = {}): Promise<Simulator> {
+    return new Simulator(options);
+  }
+
+  /** A fluent builder for the same options. */
+  static builder(): SimulatorBuilder {
+    return new SimulatorBuilder();
+  }
+
+  /** `host:port` without a scheme, as in `AWS_LAMBDA_RUNTIME_API`. */
+  runtimeApiUrl(): string {
+    return `${this.apiHost.includes(":") ? `[${this.apiHost}]` : this.apiHost}:${this.server.port}`;
+  }
+
+  /** `http://host:port`, the base URL of every API (Invoke API included). */
+  url(): string {
+    return `http://${this.runtimeApiUrl()}`;
+  }
+
+  /** The port the server listens on. */
+  get port(): number {
+    return this.server.port;
+  }
+
+  /** The environment's phase (Uninitialized, Initializing, Ready, Invoking, Resetting, ShutDown). */
+  phase(): EnvironmentPhase {
+    return this.environment.phase;
+  }
+
+  /** The function's ARN, with a qualifier when given. */
+  functionArn(qualifier?: string): string {
+    return functionArn(this.config, qualifier);
+  }
+
+  /** The environment variables a runtime process gets. */
+  runtimeEnvironment(): Record<string, string> {
+    return runtimeEnvironment(this.config, this.runtimeApiUrl(), newLogStreamName(this.config));
+  }
+
+  /**
+   * Starts the runtime (bootstrap) with Lambda's environment in its own process group and runs the
+   * init phase now. The simulator relaunches the same command after every reset.
+   */
+  spawnRuntime(command: string[], options: SpawnRuntimeOptions = {}): void {
+    const cwd = options.cwd ?? this.config.taskRoot;
+    const [program] = command;
+    if (!program) throw new ConfigurationError("spawnRuntime needs a command");
+    try {
+      resolveExecutable(program, cwd);
+    } catch (error) {
+      throw new ConfigurationError(`cannot start the runtime: ${(error as Error).message}`);
+    }
+    this.environment.setLauncher(
+      processLauncher({
+        command,
+        cwd,
+        env: () => ({ ...this.runtimeEnvironment(), ...options.env }),
+        onLine: (line, stream) => this.environment.functionLog(line, stream),
+      }),
+    );
+    this.environment.start();
+  }
+
+  /** Pid of the runtime process the simulator started, while it runs. */
+  runtimePid(): number | undefined {
+    return this.environment.runtimePid;
+  }
+
+  /** Queues an invocation with this payload (JSON value, string or bytes); returns its request id. */
+  enqueuePayload(payload: unknown): string {
+    return this.enqueue(new InvocationBuilder().payload(payload));
+  }
+
+  /** Queues an invocation built with `InvocationBuilder`; returns its request id. */
+  enqueue(builder: InvocationBuilder | InvocationRequest): string {
+    const request = builder instanceof InvocationBuilder ? builder.build() : builder;
+    return this.submit(request).id;
+  }
+
+  /** @internal Queues a request and returns the live invocation (used by the Invoke API). */
+  submit(request: InvocationRequest): Invocation {
+    const invocation = new Invocation(request);
+    this.environment.enqueue(invocation);
+    return invocation;
+  }
+
+  /** Invokes synchronously and resolves with what a `RequestResponse` caller gets. */
+  async invoke(payload: unknown): Promise<InvokeResponse> {
+    const builder = payload instanceof InvocationBuilder ? payload : new InvocationBuilder().payload(payload);
+    const invocation = this.submit(builder.build());
+    const result = await invocation.response;
+    return {
+      ...result,
+      text: () => decoder.decode(result.payload),
+      json: <T>() => JSON.parse(decoder.decode(result.payload)) as T,
+    };
+  }
+
+  /** Snapshot of one invocation, if known. */
+  invocationState(id: string): InvocationState | undefined {
+    const invocation = this.environment.invocation(id);
+    return invocation ? invocationState(invocation) : undefined;
+  }
+
+  /** Snapshots of every invocation in the history, oldest first. */
+  invocationStates(): InvocationState[] {
+    return this.environment.allInvocations().map(invocationState);
+  }
+
+  /** Resolves with the final state once the invocation reached a terminal status. */
+  async waitForInvocationComplete(id: string, timeoutMs = 30_000): Promise<InvocationState> {
+    const invocation = this.environment.invocation(id);
+    if (!invocation) throw new Error(`unknown invocation ${id}`);
+    await withTimeout(invocation.completion, timeoutMs, `invocation ${id} to complete`);
+    return invocationState(invocation);
+  }
+
+  /** Resolves once `predicate` holds; it is re-checked on every simulator event, never polled. */
+  waitFor(predicate: (simulator: Simulator) => boolean, timeoutMs = 30_000): Promise<void> {
+    if (predicate(this)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new WaitTimeoutError("the condition", timeoutMs));
+      }, timeoutMs);
+      const off = this.events.onAny(() => {
+        let done = false;
+        try {
+          done = predicate(this);
+        } catch (error) {
+          clearTimeout(timer);
+          off();
+          reject(error);
+          return;
+        }
+        if (done) {
+          clearTimeout(timer);
+          off();
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Resolves with the payload of the next `name` event matching `predicate`. */
+  waitForEvent<K extends SimulatorEventName>(
+    name: K,
+    predicate: (payload: Parameters<Parameters<EventBus["on"]>[1]>[0]) => boolean = () => true,
+    timeoutMs = 30_000,
+  ): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new WaitTimeoutError(`event ${name}`, timeoutMs));
+      }, timeoutMs);
+      const off = this.events.on(name, (payload) => {
+        if (!predicate(payload as never)) return;
+        clearTimeout(timer);
+        off();
+        resolve(payload);
+      });
+    });
+  }
+
+  /** Summary for the control API. */
+  status(): object {
+    const states = this.environment.allInvocations();
+    const byStatus: Record<string, number> = {};
+    for (const invocation of states) byStatus[invocation.status] = (byStatus[invocation.status] ?? 0) + 1;
+    return {
+      phase: this.environment.phase,
+      functionName: this.config.functionName,
+      functionVersion: this.config.functionVersion,
+      functionArn: this.functionArn(),
+      runtimeApi: this.runtimeApiUrl(),
+      runtimePid: this.environment.runtimePid ?? null,
+      initCount: this.environment.initCount,
+      queued: this.environment.queuedCount,
+      currentInvocation: this.environment.currentInvocation?.id ?? null,
+      invocations: { total: states.length, byStatus },
+    };
+  }
+
+  /** Stops the environment (runtime killed, nothing left running) and the server. Idempotent. */
+  shutdown(): Promise<void> {
+    this.stopped ??= (async () => {
+      await this.environment.shutdown();
+      await this.server.stop();
+    })();
+    return this.stopped;
+  }
+
+  /** `await using sim = await Simulator.start()` shuts it down at scope end. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  private echoLogs(): void {
+    const runtimeLog = this.logger.withTag("runtime");
+    this.events.on("log", ({ source, line }) => {
+      if (source === "function") runtimeLog.log(line);
+      else this.logger.log(line);
+    });
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new WaitTimeoutError(what, timeoutMs)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Fluent construction of a Simulator: `Simulator.builder().functionName("orders").timeout(5).build()`. */
+export class SimulatorBuilder {
+  private readonly options: SimulatorOptions = {};
+
+  /** Function name (default `function`). */
+  functionName(value: string): this {
+    this.options.functionName = value;
+    return this;
+  }
+  /** Function version (default `$LATEST`). */
+  functionVersion(value: string): this {
+    this.options.functionVersion = value;
+    return this;
+  }
+  /** Handler string passed as `_HANDLER`. */
+  handler(value: string): this {
+    this.options.handler = value;
+    return this;
+  }
+  /** Memory in MB (128-10240). */
+  memorySize(mb: number): this {
+    this.options.memorySizeMB = mb;
+    return this;
+  }
+  /** Function timeout in seconds. */
+  timeout(seconds: number): this {
+    this.options.timeoutSeconds = seconds;
+    return this;
+  }
+  /** Init phase limit in seconds (default 10). */
+  initTimeout(seconds: number): this {
+    this.options.initTimeoutSeconds = seconds;
+    return this;
+  }
+  /** Region (default us-east-1). */
+  region(value: string): this {
+    this.options.region = value;
+    return this;
+  }
+  /** Account id (default 123456789012). */
+  accountId(value: string): this {
+    this.options.accountId = value;
+    return this;
+  }
+  /** `Text` or `JSON` log format. */
+  logFormat(value: "Text" | "JSON"): this {
+    this.options.logFormat = value;
+    return this;
+  }
+  /** Function environment variables (merged). */
+  env(values: Record<string, string>): this {
+    this.options.environment = { ...this.options.environment, ...values };
+    return this;
+  }
+  /** The function's code directory (`LAMBDA_TASK_ROOT`, the runtime's working directory). */
+  taskRoot(path: string): this {
+    this.options.taskRoot = path;
+    return this;
+  }
+  /** Listen address. */
+  host(value: string): this {
+    this.options.host = value;
+    return this;
+  }
+  /** Port (0 picks a free one). */
+  port(value: number): this {
+    this.options.port = value;
+    return this;
+  }
+  /** Echo runtime output and platform lines through consola. */
+  echoLogs(value = true): this {
+    this.options.echoLogs = value;
+    return this;
+  }
+  /** Starts the simulator. */
+  build(): Promise<Simulator> {
+    return Simulator.start(this.options);
+  }
+}
