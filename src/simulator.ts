@@ -1,10 +1,21 @@
 /** The facade: one function, its execution environment, the HTTP server and the event bus. */
 import { type ConsolaInstance, createConsola } from "consola";
-import { type FunctionConfig, functionArn, newLogStreamName, resolveFunctionConfig, runtimeEnvironment } from "./core/config.ts";
+import {
+  type FunctionConfig,
+  functionArn,
+  newLogStreamName,
+  resolveFunctionConfig,
+  runtimeEnvironment,
+} from "./core/config.ts";
 import { type EnvironmentPhase, ExecutionEnvironment } from "./core/environment.ts";
 import { ConfigurationError } from "./core/errors.ts";
 import { EventBus, type SimulatorEventName } from "./core/events.ts";
-import { Invocation, InvocationBuilder, type InvocationRequest, type InvocationResult } from "./core/invocation.ts";
+import {
+  Invocation,
+  InvocationBuilder,
+  type InvocationRequest,
+  type InvocationResult,
+} from "./core/invocation.ts";
 import { type InvocationState, invocationState } from "./core/invocation-state.ts";
 import { type ListeningServer, startServer } from "./http/server.ts";
 import { resolveExecutable } from "./process/process-group.ts";

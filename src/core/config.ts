@@ -97,9 +97,7 @@ export function environmentProblems(environment: Record<string, string>): string
   const problems: string[] = [];
   const reserved = Object.keys(environment).filter((k) => RESERVED_ENVIRONMENT_KEYS.has(k));
   if (reserved.length > 0) {
-    problems.push(
-      `environment: reserved keys cannot be set (Lambda refuses them): ${reserved.join(", ")}`,
-    );
+    problems.push(`environment: reserved keys cannot be set (Lambda refuses them): ${reserved.join(", ")}`);
   }
   const badKeys = Object.keys(environment).filter((k) => !ENV_KEY.test(k));
   if (badKeys.length > 0) {
@@ -171,6 +169,7 @@ export function runtimeEnvironment(
     _AWS_XRAY_DAEMON_PORT: "2000",
     ...SIMULATED_CREDENTIALS,
   };
-  if (config.logFormat === "JSON" && env.AWS_LAMBDA_LOG_LEVEL === undefined) env.AWS_LAMBDA_LOG_LEVEL = "INFO";
+  if (config.logFormat === "JSON" && env.AWS_LAMBDA_LOG_LEVEL === undefined)
+    env.AWS_LAMBDA_LOG_LEVEL = "INFO";
   return env;
 }

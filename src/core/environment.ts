@@ -3,10 +3,10 @@
  * Lifecycle rules live here once; HTTP routes and the process layer only call in and get told.
  */
 import type { FunctionConfig } from "./config.ts";
-import { deferred, type Deferred } from "./deferred.ts";
+import { type Deferred, deferred } from "./deferred.ts";
 import { invalidRequestId, invalidStateTransition, LambdaError } from "./errors.ts";
 import type { EventBus, InitPhase, OutcomeStatus } from "./events.ts";
-import { Invocation, InvocationStatus } from "./invocation.ts";
+import { type Invocation, InvocationStatus } from "./invocation.ts";
 import {
   billedDuration,
   describeExit,
@@ -43,7 +43,13 @@ export interface RuntimeLauncher {
 }
 
 /** Phase of the execution environment. */
-export type EnvironmentPhase = "Uninitialized" | "Initializing" | "Ready" | "Invoking" | "Resetting" | "ShutDown";
+export type EnvironmentPhase =
+  | "Uninitialized"
+  | "Initializing"
+  | "Ready"
+  | "Invoking"
+  | "Resetting"
+  | "ShutDown";
 
 interface InitFailure {
   status: OutcomeStatus;
@@ -165,7 +171,7 @@ export class ExecutionEnvironment {
         break;
       case "Invoking": {
         const current = this.current;
-        if (!current || !current.answered) throw invalidStateTransition("Running", "Ready");
+        if (!current?.answered) throw invalidStateTransition("Running", "Ready");
         this.markRuntimeDone(current);
         break;
       }
@@ -267,7 +273,9 @@ export class ExecutionEnvironment {
       this.platformFailure(invocation, "failure", "Sandbox.Failure", message);
     }
     this.current = undefined;
-    this.waiter?.reject(new LambdaError(403, "InvalidStateTransition", "The execution environment is shutting down"));
+    this.waiter?.reject(
+      new LambdaError(403, "InvalidStateTransition", "The execution environment is shutting down"),
+    );
     this.waiter = undefined;
     const runtime = this.runtime;
     this.runtime = undefined;
@@ -344,7 +352,9 @@ export class ExecutionEnvironment {
       runtime.exited.then((exit) => this.onRuntimeExit(generation, runtime, exit));
     } catch (error) {
       const launchError =
-        error instanceof LambdaError ? error : new LambdaError(500, "Runtime.InvalidEntrypoint", String(error));
+        error instanceof LambdaError
+          ? error
+          : new LambdaError(500, "Runtime.InvalidEntrypoint", String(error));
       queueMicrotask(() =>
         this.failInit({ status: "error", errorType: launchError.errorType, message: launchError.message }),
       );
@@ -368,12 +378,19 @@ export class ExecutionEnvironment {
     clearTimeout(init.timer);
     this.init = undefined;
     const durationMs = performance.now() - init.startedMono;
-    this.events.emit("initEnd", { phase: init.phase, status: failure.status, errorType: failure.errorType, durationMs });
+    this.events.emit("initEnd", {
+      phase: init.phase,
+      status: failure.status,
+      errorType: failure.errorType,
+      durationMs,
+    });
     const invocation = this.current;
     this.platformLog(initReportLine(durationMs, init.phase, failure.status, failure.errorType), invocation);
     if (invocation && failure.status !== "timeout") {
       invocation.initDurationMs = durationMs;
-      const payload = failure.payload ?? errorPayload(failure.errorType, `RequestId: ${invocation.id} Error: ${failure.message}`);
+      const payload =
+        failure.payload ??
+        errorPayload(failure.errorType, `RequestId: ${invocation.id} Error: ${failure.message}`);
       invocation.answered = true;
       invocation.settle({
         requestId: invocation.id,
@@ -394,7 +411,9 @@ export class ExecutionEnvironment {
     this.runtime = undefined;
     const reason = describeExit(exit.code, exit.signal);
     if (this.phaseValue === "Initializing") {
-      this.failInit(this.init?.failure ?? { status: "error", errorType: "Runtime.ExitError", message: reason });
+      this.failInit(
+        this.init?.failure ?? { status: "error", errorType: "Runtime.ExitError", message: reason },
+      );
       return;
     }
     const invocation = this.current;
@@ -413,16 +432,31 @@ export class ExecutionEnvironment {
     if (init && this.phaseValue === "Initializing") {
       this.init = undefined;
       const durationMs = performance.now() - init.startedMono;
-      this.events.emit("initEnd", { phase: init.phase, status: "timeout", errorType: "Sandbox.Timedout", durationMs });
+      this.events.emit("initEnd", {
+        phase: init.phase,
+        status: "timeout",
+        errorType: "Sandbox.Timedout",
+        durationMs,
+      });
       this.platformLog(initReportLine(durationMs, init.phase, "timeout"), invocation);
     }
     this.platformLog(timeoutLine(invocation.id, timeoutSeconds), invocation);
-    this.platformFailure(invocation, "timeout", "Sandbox.Timedout", timeoutMessage(invocation.id, timeoutSeconds));
+    this.platformFailure(
+      invocation,
+      "timeout",
+      "Sandbox.Timedout",
+      timeoutMessage(invocation.id, timeoutSeconds),
+    );
     this.reset();
   }
 
   /** Answers the caller for the platform (when the runtime has not) and ends the invocation. */
-  private platformFailure(invocation: Invocation, status: OutcomeStatus, errorType: string, message: string): void {
+  private platformFailure(
+    invocation: Invocation,
+    status: OutcomeStatus,
+    errorType: string,
+    message: string,
+  ): void {
     if (!invocation.answered) {
       invocation.answered = true;
       invocation.settle({
@@ -475,7 +509,9 @@ export class ExecutionEnvironment {
     this.setPhase("Resetting");
     this.clearTimers();
     this.generation++;
-    this.waiter?.reject(new LambdaError(403, "InvalidStateTransition", "The execution environment is being reset"));
+    this.waiter?.reject(
+      new LambdaError(403, "InvalidStateTransition", "The execution environment is being reset"),
+    );
     this.waiter = undefined;
     const runtime = this.runtime;
     this.runtime = undefined;

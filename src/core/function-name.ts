@@ -26,14 +26,12 @@ export function resolveFunction(
   let account = config.accountId;
   let name: string | undefined;
   let qualifier: string | undefined;
-  let match = FULL_ARN.exec(functionName);
-  if (match) {
-    [, region = "", account = "", name, qualifier] = match;
-  } else if ((match = PARTIAL_ARN.exec(functionName))) {
-    [, account = "", name, qualifier] = match;
-  } else if ((match = NAME.exec(functionName))) {
-    [, name, qualifier] = match;
-  }
+  const full = FULL_ARN.exec(functionName);
+  const partial = full ? null : PARTIAL_ARN.exec(functionName);
+  const plain = full || partial ? null : NAME.exec(functionName);
+  if (full) [, region = "", account = "", name, qualifier] = full;
+  else if (partial) [, account = "", name, qualifier] = partial;
+  else if (plain) [, name, qualifier] = plain;
   if (!name || functionName.length > 170) {
     throw new ServiceError(
       400,
@@ -55,7 +53,8 @@ export function resolveFunction(
     throw new ServiceError(400, "InvalidParameterValueException", `Invalid qualifier: ${qualifier}`);
   }
   const wanted = `arn:aws:lambda:${region}:${account}:function:${name}${qualifier ? `:${qualifier}` : ""}`;
-  const sameFunction = name === config.functionName && region === config.region && account === config.accountId;
+  const sameFunction =
+    name === config.functionName && region === config.region && account === config.accountId;
   const numericQualifierElsewhere =
     qualifier !== undefined && /^[0-9]+$/.test(qualifier) && qualifier !== config.functionVersion;
   if (!sameFunction || numericQualifierElsewhere) {

@@ -39,7 +39,8 @@ export function invocationState(invocation: Invocation): InvocationState {
     status: invocation.status,
     invocationType: invocation.request.invocationType,
     enqueuedAt: invocation.enqueuedAt,
-    startedAt: invocation.startedMono === undefined ? undefined : (invocation.startedAt ?? invocation.enqueuedAt),
+    startedAt:
+      invocation.startedMono === undefined ? undefined : (invocation.startedAt ?? invocation.enqueuedAt),
     respondedAt: invocation.respondedAt,
     completedAt: invocation.completedAt,
     deadlineMs: invocation.deadlineMs,
@@ -47,7 +48,11 @@ export function invocationState(invocation: Invocation): InvocationState {
     initDurationMs: invocation.initDurationMs,
     errorType: invocation.errorType,
     response: result
-      ? { contentType: result.contentType, ...encodeBody(result.payload), functionError: result.functionError }
+      ? {
+          contentType: result.contentType,
+          ...encodeBody(result.payload),
+          functionError: result.functionError,
+        }
       : undefined,
     logs: [...invocation.logs],
   };

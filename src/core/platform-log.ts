@@ -40,7 +40,12 @@ export function billedDuration(durationMs: number, initDurationMs = 0): number {
 }
 
 /** `INIT_REPORT Init Duration: X ms\tPhase: init\tStatus: error\tError Type: T`. */
-export function initReportLine(durationMs: number, phase: InitPhase, status: OutcomeStatus, errorType?: string): string {
+export function initReportLine(
+  durationMs: number,
+  phase: InitPhase,
+  status: OutcomeStatus,
+  errorType?: string,
+): string {
   let line = `INIT_REPORT Init Duration: ${durationMs.toFixed(2)} ms\tPhase: ${phase}\tStatus: ${status}`;
   if (errorType && status !== "timeout") line += `\tError Type: ${errorType}`;
   return line;

@@ -36,7 +36,8 @@ function decodeClientContext(value: string | null): string | undefined {
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value)) throw new Error("not base64");
     const json = decoder.decode(Buffer.from(value, "base64"));
     const parsed: unknown = JSON.parse(json);
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+      throw new Error("not an object");
     return json;
   } catch {
     throw new ServiceError(
@@ -60,7 +61,12 @@ function assertJsonPayload(body: Uint8Array): void {
   }
 }
 
-function oneOf<T extends string>(value: string | null, allowed: readonly T[], fallback: T, header: string): T {
+function oneOf<T extends string>(
+  value: string | null,
+  allowed: readonly T[],
+  fallback: T,
+  header: string,
+): T {
   if (value === null || value === "") return fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new ServiceError(
@@ -72,7 +78,11 @@ function oneOf<T extends string>(value: string | null, allowed: readonly T[], fa
 
 async function invoke(target: InvokeTarget, request: Request, functionName: string): Promise<Response> {
   const url = new URL(request.url);
-  const resolved = resolveFunction(target.config, functionName, url.searchParams.get("Qualifier") ?? undefined);
+  const resolved = resolveFunction(
+    target.config,
+    functionName,
+    url.searchParams.get("Qualifier") ?? undefined,
+  );
   const invocationType = oneOf(
     request.headers.get(H.invocationType),
     ["RequestResponse", "Event", "DryRun"] as const,

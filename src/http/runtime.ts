@@ -23,8 +23,10 @@ function nextResponse(invocation: Invocation, config: FunctionConfig): Response 
     [H.functionArn]: functionArn(config, invocation.request.qualifier),
     [H.traceId]: invocation.traceId,
   };
-  if (invocation.request.clientContext !== undefined) headers[H.clientContext] = invocation.request.clientContext;
-  if (invocation.request.cognitoIdentity !== undefined) headers[H.cognitoIdentity] = invocation.request.cognitoIdentity;
+  if (invocation.request.clientContext !== undefined)
+    headers[H.clientContext] = invocation.request.clientContext;
+  if (invocation.request.cognitoIdentity !== undefined)
+    headers[H.cognitoIdentity] = invocation.request.cognitoIdentity;
   return new Response(invocation.request.payload, { status: 200, headers });
 }
 
@@ -33,7 +35,8 @@ function errorTypeOf(request: Request, body: Uint8Array): { errorType: string; m
   const parsed = tryParseJson(body) as { errorType?: unknown; errorMessage?: unknown } | undefined;
   const header = request.headers.get(H.functionErrorType);
   const fromBody = typeof parsed?.errorType === "string" ? parsed.errorType : undefined;
-  const message = typeof parsed?.errorMessage === "string" ? parsed.errorMessage : "Unknown application error occurred";
+  const message =
+    typeof parsed?.errorMessage === "string" ? parsed.errorMessage : "Unknown application error occurred";
   return { errorType: header || fromBody || "Runtime.Unknown", message };
 }
 

@@ -34,9 +34,13 @@ export function startServer(
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === "EADDRINUSE") {
-      throw new ConfigurationError(`port ${port} on ${host} is already in use; choose another with --port (0 picks a free one)`);
+      throw new ConfigurationError(
+        `port ${port} on ${host} is already in use; choose another with --port (0 picks a free one)`,
+      );
     }
-    throw new ConfigurationError(`cannot listen on ${host}:${port}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ConfigurationError(
+      `cannot listen on ${host}:${port}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const server = app.server;
   if (!server) throw new ConfigurationError(`cannot listen on ${host}:${port}`);

@@ -18,7 +18,12 @@ export function processLauncher(runtime: RuntimeCommand): RuntimeLauncher {
   return {
     launch(): RuntimeHandle {
       try {
-        const group = spawnGroup({ command: runtime.command, cwd: runtime.cwd, env: runtime.env(), onLine: runtime.onLine });
+        const group = spawnGroup({
+          command: runtime.command,
+          cwd: runtime.cwd,
+          env: runtime.env(),
+          onLine: runtime.onLine,
+        });
         runtime.onSpawn?.(group.pid);
         // Let the last lines a dying runtime wrote reach the log before its exit is acted on.
         const exited = group.exited.then(async (exit) => {

@@ -1,0 +1,88 @@
+/** `lambda-sim run`: start the runtime, invoke it with each event, print each response, exit. */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { defineCommand } from "citty";
+import { consola } from "consola";
+import { functionArgs, simulatorOptionsFromArgs } from "./function-options.ts";
+import { startFromCli } from "./start.ts";
+import { assertKnownFlags, commandAfterDash, exitWithError, repeated, UsageError } from "./usage.ts";
+
+const runArgs = {
+  ...functionArgs,
+  port: { ...functionArgs.port, default: "0" },
+  event: { type: "string", description: "Event: a JSON file, inline JSON, or - for stdin (repeatable)" },
+} as const;
+
+async function readEvent(source: string): Promise<string> {
+  if (source === "-") return await Bun.stdin.text();
+  if (existsSync(source) && statSync(source).isFile()) {
+    try {
+      return readFileSync(source, "utf8");
+    } catch (error) {
+      throw new UsageError(
+        `cannot read event file ${source}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+      );
+    }
+  }
+  try {
+    JSON.parse(source);
+    return source;
+  } catch {
+    throw new UsageError(`--event ${JSON.stringify(source)} is neither a readable file nor valid JSON`);
+  }
+}
+
+/** One line of output: the payload re-serialised as compact JSON (a JSON string when it is not JSON). */
+function outputLine(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return JSON.stringify(text);
+  }
+}
+
+/** The run command. */
+export const runCommand = defineCommand({
+  meta: {
+    name: "run",
+    description:
+      "Invoke a runtime once per --event and print each response as one JSON line; exit 0 iff all succeeded",
+  },
+  args: runArgs,
+  async run({ args, rawArgs }) {
+    try {
+      assertKnownFlags(rawArgs, Object.keys(runArgs));
+      const bootstrap = commandAfterDash(rawArgs);
+      if (bootstrap.length === 0)
+        throw new UsageError("run needs a bootstrap: lambda-sim run --event '{}' -- ./bootstrap");
+      const sources = repeated(rawArgs, "event");
+      if (sources.length === 0) sources.push("{}");
+      const events: string[] = [];
+      for (const source of sources) events.push(await readEvent(source));
+      for (const event of events) {
+        if (event.trim() === "") continue;
+        try {
+          JSON.parse(event);
+        } catch (error) {
+          throw new UsageError(`event is not valid JSON: ${(error as Error).message}`);
+        }
+      }
+      const simulator = await startFromCli(simulatorOptionsFromArgs(args, rawArgs), bootstrap);
+      const interrupt = () => void simulator.shutdown().then(() => process.exit(130));
+      process.on("SIGINT", interrupt);
+      process.on("SIGTERM", interrupt);
+      let failures = 0;
+      for (const event of events) {
+        const response = await simulator.invoke(event);
+        process.stdout.write(`${outputLine(response.text())}\n`);
+        if (response.functionError) {
+          failures++;
+          consola.error(`invocation ${response.requestId} failed: ${response.errorType}`);
+        }
+      }
+      await simulator.shutdown();
+      process.exit(failures === 0 ? 0 : 1);
+    } catch (error) {
+      exitWithError(error);
+    }
+  },
+});

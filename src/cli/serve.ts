@@ -1,0 +1,29 @@
+/** `lambda-sim serve`: one execution environment on one port until SIGINT/SIGTERM. */
+import { defineCommand } from "citty";
+import { functionArgs, simulatorOptionsFromArgs } from "./function-options.ts";
+import { exitOnSignals, startFromCli } from "./start.ts";
+import { assertKnownFlags, commandAfterDash, exitWithError } from "./usage.ts";
+
+/** The serve command. */
+export const serveCommand = defineCommand({
+  meta: {
+    name: "serve",
+    description:
+      "Serve the Runtime, Extensions and Invoke APIs; with `-- <bootstrap> [args]` start the runtime and run init at once",
+  },
+  args: functionArgs,
+  async run({ args, rawArgs }) {
+    try {
+      assertKnownFlags(rawArgs, Object.keys(functionArgs));
+      const bootstrap = commandAfterDash(rawArgs);
+      const simulator = await startFromCli(simulatorOptionsFromArgs(args, rawArgs), bootstrap);
+      const waiting = bootstrap.length > 0 ? "" : " (no bootstrap: waiting for a runtime started elsewhere)";
+      process.stdout.write(
+        `lambda-sim ready on ${simulator.url()} AWS_LAMBDA_RUNTIME_API=${simulator.runtimeApiUrl()}${waiting}\n`,
+      );
+      await exitOnSignals(simulator);
+    } catch (error) {
+      exitWithError(error);
+    }
+  },
+});

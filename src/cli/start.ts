@@ -1,0 +1,53 @@
+/** Starting a simulator from CLI flags, with signals wired so nothing outlives the command. */
+import { consola } from "consola";
+import { ConfigurationError } from "../core/errors.ts";
+import { Simulator, type SimulatorOptions } from "../simulator.ts";
+import { FLAG_FOR_FIELD } from "./function-options.ts";
+import { UsageError } from "./usage.ts";
+
+function renameFields(message: string): string {
+  return message.replace(/\b([a-zA-Z]+):/g, (whole, field: string) =>
+    FLAG_FOR_FIELD[field] ? `${FLAG_FOR_FIELD[field]}:` : whole,
+  );
+}
+
+/** Starts the simulator and, when given, the bootstrap; configuration problems become UsageErrors. */
+export async function startFromCli(options: SimulatorOptions, bootstrap: string[]): Promise<Simulator> {
+  let simulator: Simulator;
+  try {
+    simulator = await Simulator.start({ ...options, echoLogs: true, logger: consola });
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw new UsageError(renameFields(error.message));
+    throw error;
+  }
+  if (bootstrap.length > 0) {
+    try {
+      simulator.spawnRuntime(bootstrap);
+    } catch (error) {
+      await simulator.shutdown();
+      throw error instanceof ConfigurationError ? new UsageError(error.message) : error;
+    }
+  }
+  return simulator;
+}
+
+/** Shuts the simulator down on SIGINT/SIGTERM and on fatal errors, then exits. */
+export function exitOnSignals(simulator: Simulator, onExit: () => void = () => {}): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = async (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      await simulator.shutdown();
+      onExit();
+      resolve();
+      process.exit(code);
+    };
+    process.on("SIGINT", () => void stop(0));
+    process.on("SIGTERM", () => void stop(0));
+    process.on("uncaughtException", (error) => {
+      consola.error(error);
+      void stop(1);
+    });
+  });
+}
