@@ -10,6 +10,7 @@ import {
 import { type EnvironmentPhase, ExecutionEnvironment } from "./core/environment.ts";
 import { ConfigurationError } from "./core/errors.ts";
 import { EventBus, type SimulatorEventName } from "./core/events.ts";
+import type { ExtensionInfo, ShutdownReason } from "./core/extensions.ts";
 import {
   Invocation,
   InvocationBuilder,
@@ -18,8 +19,8 @@ import {
 } from "./core/invocation.ts";
 import { type InvocationState, invocationState } from "./core/invocation-state.ts";
 import { type ListeningServer, startServer } from "./http/server.ts";
+import { extensionEnvironment, extensionLauncher, runtimeLauncher } from "./process/launchers.ts";
 import { resolveExecutable } from "./process/process-group.ts";
-import { processLauncher } from "./process/runtime-launcher.ts";
 
 /** Options of `Simulator.start`: the function configuration plus where to listen and what to print. */
 export interface SimulatorOptions extends Partial<FunctionConfig> {
@@ -31,6 +32,8 @@ export interface SimulatorOptions extends Partial<FunctionConfig> {
   echoLogs?: boolean;
   /** The consola instance to echo with. */
   logger?: ConsolaInstance;
+  /** Replaces Lambda's shutdown budget (0/500/2,000 ms), in ms: a debugging aid. */
+  shutdownTimeoutMs?: number;
 }
 
 /** Options of `spawnRuntime`. */
@@ -71,10 +74,11 @@ export class Simulator implements AsyncDisposable {
   private stopped?: Promise<void>;
 
   private constructor(options: SimulatorOptions) {
-    const { host = "127.0.0.1", port = 0, echoLogs = false, logger, ...config } = options;
+    const { host = "127.0.0.1", port = 0, echoLogs = false, logger, shutdownTimeoutMs, ...config } = options;
     this.config = resolveFunctionConfig(config);
     this.logger = logger ?? createConsola({ stdout: process.stderr, stderr: process.stderr });
     this.environment = new ExecutionEnvironment(this.config, this.events);
+    this.environment.shutdownBudgetOverrideMs = shutdownTimeoutMs;
     this.server = startServer(host, port, this.environment, this);
     this.apiHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
     if (echoLogs) this.echoLogs();
@@ -122,26 +126,66 @@ export class Simulator implements AsyncDisposable {
 
   /**
    * Starts the runtime (bootstrap) with Lambda's environment in its own process group and runs the
-   * init phase now. The simulator relaunches the same command after every reset.
+   * init phase now (after the external extensions registered). It is relaunched after every reset.
    */
   spawnRuntime(command: string[], options: SpawnRuntimeOptions = {}): void {
-    const cwd = options.cwd ?? this.config.taskRoot;
-    const [program] = command;
-    if (!program) throw new ConfigurationError("spawnRuntime needs a command");
-    try {
-      resolveExecutable(program, cwd);
-    } catch (error) {
-      throw new ConfigurationError(`cannot start the runtime: ${(error as Error).message}`);
-    }
+    const cwd = this.checkCommand(command, options, "the runtime");
     this.environment.setLauncher(
-      processLauncher({
+      runtimeLauncher({
         command,
         cwd,
         env: () => ({ ...this.runtimeEnvironment(), ...options.env }),
-        onLine: (line, stream) => this.environment.functionLog(line, stream),
+        onLine: (line, stream) => this.environment.processLog(line, stream),
       }),
     );
     this.environment.start();
+  }
+
+  /**
+   * Adds an external extension (like a file in /opt/extensions). It is launched at every init,
+   * before the runtime; its registration name must be the executable's base name. Add extensions
+   * before `spawnRuntime`, as Lambda starts them first.
+   */
+  spawnExtension(command: string[], options: SpawnRuntimeOptions = {}): void {
+    const cwd = this.checkCommand(command, options, "the extension");
+    const launcher = extensionLauncher({
+      command,
+      cwd,
+      env: () => extensionEnvironment({ ...this.runtimeEnvironment(), ...options.env }),
+      onLine: (line, stream) => this.environment.processLog(line, stream, launcher.name),
+    });
+    try {
+      this.environment.addExtension(launcher);
+    } catch (error) {
+      throw new ConfigurationError((error as Error).message);
+    }
+  }
+
+  private checkCommand(command: string[], options: SpawnRuntimeOptions, what: string): string {
+    const cwd = options.cwd ?? this.config.taskRoot;
+    const [program] = command;
+    if (!program) throw new ConfigurationError(`cannot start ${what}: empty command`);
+    try {
+      resolveExecutable(program, cwd);
+    } catch (error) {
+      throw new ConfigurationError(`cannot start ${what}: ${(error as Error).message}`);
+    }
+    return cwd;
+  }
+
+  /** Number of extensions registered in the current init. */
+  extensionCount(): number {
+    return this.environment.registry.all().length;
+  }
+
+  /** Registered extensions: name, id, events, pid, state. */
+  registeredExtensions(): ExtensionInfo[] {
+    return this.environment.registry.all().map((e) => e.info());
+  }
+
+  /** Resolves when init is complete: the runtime and every registered extension called next. */
+  waitForExtensionsReady(timeoutMs = 30_000): Promise<void> {
+    return this.waitFor((s) => s.phase() === "Ready" || s.phase() === "Invoking", timeoutMs);
   }
 
   /** Pid of the runtime process the simulator started, while it runs. */
@@ -260,14 +304,20 @@ export class Simulator implements AsyncDisposable {
       initCount: this.environment.initCount,
       queued: this.environment.queuedCount,
       currentInvocation: this.environment.currentInvocation?.id ?? null,
+      extensions: this.registeredExtensions(),
       invocations: { total: states.length, byStatus },
     };
   }
 
-  /** Stops the environment (runtime killed, nothing left running) and the server. Idempotent. */
+  /** Stops the environment (shutdown phase with reason `spindown`, nothing left running) and the server. Idempotent. */
   shutdown(): Promise<void> {
+    return this.gracefulShutdown("spindown");
+  }
+
+  /** The shutdown phase with the given SHUTDOWN reason, then the server stops. Idempotent. */
+  gracefulShutdown(reason: ShutdownReason = "spindown"): Promise<void> {
     this.stopped ??= (async () => {
-      await this.environment.shutdown();
+      await this.environment.shutdown(reason);
       await this.server.stop();
     })();
     return this.stopped;
@@ -280,9 +330,17 @@ export class Simulator implements AsyncDisposable {
 
   private echoLogs(): void {
     const runtimeLog = this.logger.withTag("runtime");
-    this.events.on("log", ({ source, line }) => {
+    const extensionLogs = new Map<string, ConsolaInstance>();
+    this.events.on("log", ({ source, line, extension }) => {
       if (source === "function") runtimeLog.log(line);
-      else this.logger.log(line);
+      else if (source === "extension" && extension) {
+        let log = extensionLogs.get(extension);
+        if (!log) {
+          log = this.logger.withTag(extension);
+          extensionLogs.set(extension, log);
+        }
+        log.log(line);
+      } else this.logger.log(line);
     });
   }
 }

@@ -3,9 +3,11 @@
  * Lifecycle rules live here once; HTTP routes and the process layer only call in and get told.
  */
 import type { FunctionConfig } from "./config.ts";
+import { functionArn } from "./config.ts";
 import { type Deferred, deferred } from "./deferred.ts";
 import { invalidRequestId, invalidStateTransition, LambdaError } from "./errors.ts";
 import type { EventBus, InitPhase, OutcomeStatus } from "./events.ts";
+import { type Extension, type ExtensionEvent, ExtensionRegistry, type ShutdownReason } from "./extensions.ts";
 import { type Invocation, InvocationStatus } from "./invocation.ts";
 import {
   billedDuration,
@@ -17,6 +19,9 @@ import {
   timeoutLine,
   timeoutMessage,
 } from "./platform-log.ts";
+import { type ProcessHandle, runShutdown } from "./shutdown.ts";
+
+export type { ProcessHandle } from "./shutdown.ts";
 
 /** Largest response body the runtime may post (6 MiB + 100 bytes, the supervisor's constant). */
 export const MAX_RESPONSE_BYTES = 6_291_556;
@@ -27,19 +32,20 @@ export interface ProcessExit {
   signal: string | null;
 }
 
-/** A started runtime process, as the process layer hands it to core. */
-export interface RuntimeHandle {
-  readonly pid: number;
+/** A started runtime or extension process, as the process layer hands it to core. */
+export interface LaunchedProcess extends ProcessHandle {
   readonly exited: Promise<ProcessExit>;
-  /** Kills the runtime's whole process group at once (SIGKILL). */
-  kill(): void;
-  /** Peak resident memory of the process tree in MB, when the platform can tell. */
-  maxMemoryUsedMB(): number | undefined;
 }
 
-/** Starts the runtime for a new init; throws a LambdaError when it cannot be started. */
-export interface RuntimeLauncher {
-  launch(): RuntimeHandle;
+/** Starts a process for a new init; throws a LambdaError when it cannot be started. */
+export interface Launcher {
+  launch(): LaunchedProcess;
+}
+
+/** An external extension executable: launched at every init before the runtime. */
+export interface ExtensionLauncher extends Launcher {
+  /** The executable's base name; its registration must use it. */
+  readonly name: string;
 }
 
 /** Phase of the execution environment. */
@@ -51,7 +57,7 @@ export type EnvironmentPhase =
   | "Resetting"
   | "ShutDown";
 
-interface InitFailure {
+interface Failure {
   status: OutcomeStatus;
   errorType: string;
   message: string;
@@ -64,7 +70,11 @@ interface InitAttempt {
   phase: InitPhase;
   startedMono: number;
   timer?: ReturnType<typeof setTimeout>;
-  failure?: InitFailure;
+  failure?: Failure;
+  /** External extensions launched but not yet registered; the runtime starts when this is empty. */
+  awaitingRegistration: Set<string>;
+  runtimeStarted: boolean;
+  runtimeCalledNext: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -75,29 +85,36 @@ export function errorPayload(errorType: string, errorMessage: string): Uint8Arra
   return encoder.encode(JSON.stringify({ errorMessage, errorType }));
 }
 
-/** One execution environment of the function: one runtime, one invocation at a time, FIFO queue. */
+/** One execution environment of the function: one runtime, its extensions, one invocation at a time. */
 export class ExecutionEnvironment {
   private phaseValue: EnvironmentPhase = "Uninitialized";
   private readonly queue: Invocation[] = [];
   private readonly invocations = new Map<string, Invocation>();
   private current?: Invocation;
   private waiter?: Deferred<Invocation>;
-  private runtime?: RuntimeHandle;
-  private launcher?: RuntimeLauncher;
+  private runtime?: LaunchedProcess;
+  private launcher?: Launcher;
+  private extensionLaunchers: ExtensionLauncher[] = [];
+  private extensionProcesses = new Map<string, LaunchedProcess>();
+  private registryValue: ExtensionRegistry;
   private init?: InitAttempt;
   private generation = 0;
   private deadlineTimer?: ReturnType<typeof setTimeout>;
-  /** Init duration to report on the next invocation (a cold start). */
   private pendingInitDurationMs?: number;
   private awaitingSinceMono = performance.now();
   private resetDone: Promise<void> = Promise.resolve();
+  private lastMaxMemoryMB?: number;
+  /** Replaces Lambda's shutdown budget when set (ms). */
+  shutdownBudgetOverrideMs?: number;
   /** Number of inits started (cold starts and retries). */
   initCount = 0;
 
   constructor(
     private readonly config: FunctionConfig,
     private readonly events: EventBus,
-  ) {}
+  ) {
+    this.registryValue = this.newRegistry();
+  }
 
   /** Current phase. */
   get phase(): EnvironmentPhase {
@@ -107,6 +124,11 @@ export class ExecutionEnvironment {
   /** Pid of the runtime process the simulator started, if one is alive. */
   get runtimePid(): number | undefined {
     return this.runtime?.pid;
+  }
+
+  /** The extensions registered in the current (or last) init. */
+  get registry(): ExtensionRegistry {
+    return this.registryValue;
   }
 
   /** Invocations waiting for the runtime. */
@@ -130,16 +152,30 @@ export class ExecutionEnvironment {
   }
 
   /** Sets how the runtime is started; with none, the environment waits for a runtime started elsewhere. */
-  setLauncher(launcher: RuntimeLauncher | undefined): void {
+  setLauncher(launcher: Launcher | undefined): void {
     this.launcher = launcher;
   }
 
-  /** Runs the `init` phase now (before any invoke) when a runtime can be launched. */
-  start(): void {
-    if (this.phaseValue === "Uninitialized" && this.launcher) this.beginInit("init");
+  /** Adds an external extension, launched before the runtime at every init. */
+  addExtension(launcher: ExtensionLauncher): void {
+    if (this.extensionLaunchers.some((l) => l.name === launcher.name)) {
+      throw new LambdaError(
+        400,
+        "Extension.InvalidExtensionName",
+        `Two extensions are named ${launcher.name}`,
+      );
+    }
+    this.extensionLaunchers.push(launcher);
   }
 
-  /** Queues an invocation (FIFO); it runs when the runtime is ready. */
+  /** Runs the `init` phase now (before any invoke) when something can be launched. */
+  start(): void {
+    if (this.phaseValue === "Uninitialized" && (this.launcher || this.extensionLaunchers.length > 0)) {
+      this.beginInit("init");
+    }
+  }
+
+  /** Queues an invocation (FIFO); it runs when the environment is ready. */
   enqueue(invocation: Invocation): void {
     if (this.phaseValue === "ShutDown") {
       throw new LambdaError(500, "ServiceException", "The execution environment has been shut down");
@@ -156,39 +192,30 @@ export class ExecutionEnvironment {
   /** `GET /runtime/invocation/next`: resolves with the next invocation for the runtime. */
   async next(signal?: AbortSignal): Promise<Invocation> {
     await this.resetDone;
-    switch (this.phaseValue) {
-      case "ShutDown":
-        throw new LambdaError(403, "InvalidStateTransition", "The execution environment is shutting down");
-      case "Uninitialized": {
-        // A runtime started outside the simulator: its first /next is its whole init.
-        const invocation = this.queue.shift();
-        this.beginInit(invocation ? "invoke" : "init", invocation, this.awaitingSinceMono);
-        this.finishInit();
-        break;
-      }
-      case "Initializing":
-        this.finishInit();
-        break;
-      case "Invoking": {
-        const current = this.current;
-        if (!current?.answered) throw invalidStateTransition("Running", "Ready");
-        this.markRuntimeDone(current);
-        break;
-      }
-      case "Ready":
-        if (this.waiter) this.waiter.reject(invalidStateTransition("Ready", "Ready"));
-        break;
-      case "Resetting":
-        break;
+    if (this.phaseValue === "ShutDown") {
+      throw new LambdaError(403, "InvalidStateTransition", "The execution environment is shutting down");
     }
+    if (this.phaseValue === "Invoking" && !this.current?.answered)
+      throw invalidStateTransition("Running", "Ready");
     const waiter = deferred<Invocation>();
+    this.waiter?.reject(invalidStateTransition("Ready", "Ready"));
     this.waiter = waiter;
     signal?.addEventListener("abort", () => {
       if (this.waiter === waiter) this.waiter = undefined;
       waiter.reject(new LambdaError(499, "ClientClosedRequest", "The runtime closed the request"));
     });
-    if (this.phaseValue === "Invoking" && this.current && !this.current.startedAt) {
-      this.dispatch(this.current);
+    if (this.phaseValue === "Uninitialized") {
+      // A runtime started outside the simulator: its first /next ends its init.
+      const invocation = this.queue.shift();
+      this.beginInit(invocation ? "invoke" : "init", invocation, this.awaitingSinceMono);
+    }
+    if (this.phaseValue === "Initializing" && this.init) {
+      this.init.runtimeStarted = true;
+      this.init.runtimeCalledNext = true;
+      this.registryValue.closeRegistration();
+      this.tryFinishInit();
+    } else if (this.phaseValue === "Invoking" && this.current && !this.current.runtimeDone) {
+      this.markRuntimeDone(this.current);
     } else {
       this.pump();
     }
@@ -208,86 +235,126 @@ export class ExecutionEnvironment {
   /** `POST /invocation/{id}/response`. Oversized bodies get 413 and fail the invocation. */
   respond(id: string, payload: Uint8Array, contentType: string): void {
     const invocation = this.assertAnswerable(id, "InvocationResponse");
-    invocation.answered = true;
     if (payload.byteLength > MAX_RESPONSE_BYTES) {
-      invocation.settle({
-        requestId: id,
-        payload: errorPayload(
-          "Function.ResponseSizeTooLarge",
-          `Response payload size (${payload.byteLength} bytes) exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
-        ),
-        contentType: "application/json",
-        functionError: "Unhandled",
-        errorType: "Function.ResponseSizeTooLarge",
-      });
-      this.events.emit("invocationResponse", invocation);
+      const message = `Response payload size (${payload.byteLength} bytes) exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`;
+      this.answer(
+        invocation,
+        errorPayload("Function.ResponseSizeTooLarge", message),
+        "application/json",
+        "Function.ResponseSizeTooLarge",
+      );
       throw new LambdaError(
         413,
         "RequestEntityTooLarge",
         `Exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
       );
     }
-    invocation.settle({ requestId: id, payload, contentType });
-    this.events.emit("invocationResponse", invocation);
+    invocation.producedBytes = payload.byteLength;
+    this.answer(invocation, payload, contentType);
   }
 
   /** `POST /invocation/{id}/error`: the body goes to the caller unchanged. */
   fail(id: string, payload: Uint8Array, contentType: string, errorType: string): void {
-    const invocation = this.assertAnswerable(id, "InvocationErrorResponse");
-    invocation.answered = true;
-    invocation.settle({ requestId: id, payload, contentType, functionError: "Unhandled", errorType });
-    this.events.emit("invocationResponse", invocation);
+    this.answer(this.assertAnswerable(id, "InvocationErrorResponse"), payload, contentType, errorType);
   }
 
   /** `POST /runtime/init/error`: init fails; the environment resets once the answer is out. */
   initError(payload: Uint8Array, contentType: string, errorType: string, message: string): void {
     const init = this.init;
-    if (this.phaseValue !== "Initializing" || !init) {
+    if (this.phaseValue !== "Initializing" || !init || init.runtimeCalledNext) {
       throw invalidStateTransition(this.phaseValue === "Invoking" ? "Running" : "Ready", "InitError");
     }
-    if (init.failure) return;
-    init.failure = { status: "error", errorType, message, payload, contentType };
-    const generation = this.generation;
-    setImmediate(() => {
-      if (this.generation === generation && this.init === init) this.failInit(init.failure as InitFailure);
+    this.failInitSoon(init, { status: "error", errorType, message, payload, contentType });
+  }
+
+  /** A line the runtime or an extension wrote to stdout/stderr. */
+  processLog(line: string, stream: "stdout" | "stderr", extension?: string): void {
+    const invocation = this.current && !this.current.isComplete ? this.current : undefined;
+    invocation?.logs.push(line);
+    this.events.emit("log", {
+      source: extension ? "extension" : "function",
+      stream,
+      line,
+      requestId: invocation?.id,
+      extension,
     });
   }
 
-  /** A line the runtime wrote to stdout/stderr. */
-  functionLog(line: string, stream: "stdout" | "stderr"): void {
-    const invocation = this.current && !this.current.isComplete ? this.current : undefined;
-    invocation?.logs.push(line);
-    this.events.emit("log", { source: "function", stream, line, requestId: invocation?.id });
+  // ---- Extensions API ----------------------------------------------------------------------
+
+  /** `POST /extension/register`. */
+  register(name: string | null, body: Uint8Array, acceptFeatures: string | null) {
+    if (this.phaseValue === "Uninitialized" && !this.launcher)
+      this.beginInit("init", undefined, this.awaitingSinceMono);
+    if (this.phaseValue !== "Initializing") this.registryValue.closeRegistration();
+    const registration = this.registryValue.register(name, body, acceptFeatures);
+    const init = this.init;
+    if (init && registration.extension.external) {
+      init.awaitingRegistration.delete(registration.extension.name);
+      if (init.awaitingRegistration.size === 0 && !init.runtimeStarted) this.startRuntime(init);
+    }
+    this.events.emit("extensionRegistered", registration.extension.info());
+    return registration;
+  }
+
+  /** `GET /extension/event/next`: resolves with the extension's next event. */
+  extensionNext(id: string | null, signal?: AbortSignal): Promise<ExtensionEvent> {
+    const extension = this.registryValue.identify(id);
+    const event = extension.next();
+    signal?.addEventListener("abort", () => extension.abandon(event));
+    if (this.phaseValue === "Initializing") this.tryFinishInit();
+    else if (this.phaseValue === "Invoking" && this.current) this.maybeComplete(this.current);
+    return event;
+  }
+
+  /** `POST /extension/init/error` and `/extension/exit/error`. */
+  extensionError(
+    kind: "init" | "exit",
+    id: string | null,
+    errorType: string | null,
+    message: string | undefined,
+  ): void {
+    const extension = this.registryValue.identify(id, () => "Unknown Lambda-Extension-Identifier");
+    if (!errorType)
+      throw new LambdaError(403, "Extension.MissingHeader", "Lambda-Extension-Function-Error-Type not found");
+    if (extension.state === "InitError" || extension.state === "ExitError") return;
+    extension.setError(kind === "init" ? "InitError" : "ExitError", errorType);
+    const fatal = kind === "init" ? "Extension.InitError" : "Extension.ExitError";
+    const failure: Failure = {
+      status: "error",
+      errorType: fatal,
+      message: message ?? `${extension.name} reported ${errorType}`,
+    };
+    if (this.phaseValue === "Initializing" && this.init) this.failInitSoon(this.init, failure);
+    else if (kind === "exit") this.failEnvironmentSoon(failure);
   }
 
   // ---- Shutdown ----------------------------------------------------------------------------
 
-  /** Ends the environment: fails what is queued or running, kills the runtime, waits for its exit. */
-  async shutdown(): Promise<void> {
+  /** Ends the environment: fails what is queued or running, runs the shutdown phase, waits for every exit. */
+  async shutdown(reason: ShutdownReason = "spindown"): Promise<void> {
     if (this.phaseValue === "ShutDown") return this.resetDone;
+    await this.resetDone;
     this.setPhase("ShutDown");
-    this.clearTimers();
-    const pending = [...(this.current ? [this.current] : []), ...this.queue.splice(0)];
-    for (const invocation of pending) {
+    for (const invocation of [...(this.current ? [this.current] : []), ...this.queue.splice(0)]) {
       const message = `RequestId: ${invocation.id} Error: The execution environment was shut down before the invocation completed`;
       this.platformFailure(invocation, "failure", "Sandbox.Failure", message);
     }
-    this.current = undefined;
-    this.waiter?.reject(
-      new LambdaError(403, "InvalidStateTransition", "The execution environment is shutting down"),
-    );
-    this.waiter = undefined;
-    const runtime = this.runtime;
-    this.runtime = undefined;
-    this.generation++;
-    if (runtime) {
-      runtime.kill();
-      this.resetDone = runtime.exited.then(() => undefined);
-    }
+    this.resetDone = this.stopProcesses(reason);
     await this.resetDone;
   }
 
   // ---- Internals ---------------------------------------------------------------------------
+
+  private newRegistry(): ExtensionRegistry {
+    return new ExtensionRegistry({
+      functionName: this.config.functionName,
+      functionVersion: this.config.functionVersion,
+      handler: this.config.handler,
+      accountId: this.config.accountId,
+      externalPid: (name) => this.extensionProcesses.get(name)?.pid,
+    });
+  }
 
   private setPhase(phase: EnvironmentPhase): void {
     if (this.phaseValue === phase) return;
@@ -297,9 +364,8 @@ export class ExecutionEnvironment {
 
   private pump(): void {
     if (this.current || this.queue.length === 0) return;
-    if (this.phaseValue === "Uninitialized" && this.launcher) {
-      const invocation = this.queue.shift() as Invocation;
-      this.beginInit("invoke", invocation);
+    if (this.phaseValue === "Uninitialized" && (this.launcher || this.extensionLaunchers.length > 0)) {
+      this.beginInit("invoke", this.queue.shift());
     } else if (this.phaseValue === "Ready" && this.waiter) {
       this.dispatch(this.queue.shift() as Invocation);
     }
@@ -309,7 +375,8 @@ export class ExecutionEnvironment {
     const timeoutSeconds = invocation.request.timeoutSeconds ?? this.config.timeoutSeconds;
     invocation.status = InvocationStatus.Running;
     invocation.startedMono = performance.now();
-    invocation.deadlineMs = Date.now() + Math.round(timeoutSeconds * 1000);
+    invocation.startedAt = Date.now();
+    invocation.deadlineMs = invocation.startedAt + Math.round(timeoutSeconds * 1000);
     this.current = invocation;
     this.platformLog(startLine(invocation.id, this.config.functionVersion), invocation);
     this.events.emit("invocationStart", invocation);
@@ -321,60 +388,112 @@ export class ExecutionEnvironment {
     if (!waiter) return;
     this.waiter = undefined;
     if (this.current !== invocation) this.startClock(invocation);
-    invocation.startedAt = Date.now();
     if (this.pendingInitDurationMs !== undefined) {
       invocation.initDurationMs = this.pendingInitDurationMs;
       this.pendingInitDurationMs = undefined;
     }
     this.setPhase("Invoking");
+    const event = {
+      eventType: "INVOKE" as const,
+      deadlineMs: invocation.deadlineMs as number,
+      requestId: invocation.id,
+      invokedFunctionArn: functionArn(this.config, invocation.request.qualifier),
+      tracing: { type: "X-Amzn-Trace-Id" as const, value: invocation.traceId },
+    };
+    for (const extension of this.registryValue.all()) if (extension.wants("INVOKE")) extension.deliver(event);
+    this.events.emit("invocationDispatch", invocation);
     waiter.resolve(invocation);
   }
 
   private beginInit(phase: InitPhase, invocation?: Invocation, startedMono = performance.now()): void {
     this.generation++;
     this.initCount++;
-    this.init = { phase, startedMono };
+    this.registryValue = this.newRegistry();
+    this.extensionProcesses = new Map();
+    const init: InitAttempt = {
+      phase,
+      startedMono,
+      awaitingRegistration: new Set(this.extensionLaunchers.map((l) => l.name)),
+      runtimeStarted: false,
+      runtimeCalledNext: false,
+    };
+    this.init = init;
     this.setPhase("Initializing");
     this.events.emit("initStart", { phase, generation: this.generation });
     if (invocation) this.startClock(invocation);
-    if (!this.launcher) return;
-    const init = this.init;
-    if (phase === "init") {
+    if (phase === "init" && this.launcher) {
+      const limit = this.config.initTimeoutSeconds;
       init.timer = setTimeout(
-        () => this.failInit({ status: "timeout", errorType: "Sandbox.Timedout", message: "Init timed out" }),
-        this.config.initTimeoutSeconds * 1000,
+        () =>
+          this.failInit(init, {
+            status: "timeout",
+            errorType: "Sandbox.Timedout",
+            message: `Init timed out after ${limit.toFixed(2)} seconds`,
+          }),
+        limit * 1000,
       );
     }
+    const generation = this.generation;
+    for (const launcher of this.extensionLaunchers) {
+      const launched = this.tryLaunch(init, launcher, "Extension.LaunchError");
+      if (!launched) return;
+      this.extensionProcesses.set(launcher.name, launched);
+      launched.exited.then((exit) => this.onExtensionExit(generation, launcher.name, exit));
+    }
+    if (init.awaitingRegistration.size === 0) this.startRuntime(init);
+  }
+
+  private tryLaunch(init: InitAttempt, launcher: Launcher, errorType: string): LaunchedProcess | undefined {
     try {
-      const runtime = this.launcher.launch();
-      this.runtime = runtime;
-      const generation = this.generation;
-      runtime.exited.then((exit) => this.onRuntimeExit(generation, runtime, exit));
+      return launcher.launch();
     } catch (error) {
-      const launchError =
-        error instanceof LambdaError
-          ? error
-          : new LambdaError(500, "Runtime.InvalidEntrypoint", String(error));
-      queueMicrotask(() =>
-        this.failInit({ status: "error", errorType: launchError.errorType, message: launchError.message }),
-      );
+      const message = error instanceof Error ? error.message : String(error);
+      this.failInitSoon(init, {
+        status: "error",
+        errorType: error instanceof LambdaError ? error.errorType : errorType,
+        message,
+      });
+      return undefined;
     }
   }
 
-  private finishInit(): void {
+  private startRuntime(init: InitAttempt): void {
+    init.runtimeStarted = true;
+    if (!this.launcher) return;
+    const runtime = this.tryLaunch(init, this.launcher, "Runtime.InvalidEntrypoint");
+    if (!runtime) return;
+    this.runtime = runtime;
+    const generation = this.generation;
+    runtime.exited.then((exit) => this.onRuntimeExit(generation, runtime, exit));
+  }
+
+  private tryFinishInit(): void {
     const init = this.init;
-    if (!init) return;
+    if (!init?.runtimeCalledNext || init.failure) return;
+    if (!this.registryValue.all().every((e) => e.isWaiting)) return;
     clearTimeout(init.timer);
     this.init = undefined;
+    this.registryValue.closeRegistration();
     const durationMs = performance.now() - init.startedMono;
     this.events.emit("initEnd", { phase: init.phase, status: "success", durationMs });
     this.pendingInitDurationMs = durationMs;
-    this.setPhase(this.current ? "Invoking" : "Ready");
+    if (this.current) {
+      this.dispatch(this.current);
+    } else {
+      this.setPhase("Ready");
+      this.pump();
+    }
   }
 
-  private failInit(failure: InitFailure): void {
-    const init = this.init;
-    if (!init) return;
+  /** Fails init after the current HTTP answer is out (the failing process usually exits next). */
+  private failInitSoon(init: InitAttempt, failure: Failure): void {
+    if (init.failure) return;
+    init.failure = failure;
+    setImmediate(() => this.failInit(init, failure));
+  }
+
+  private failInit(init: InitAttempt, failure: Failure): void {
+    if (this.init !== init) return;
     clearTimeout(init.timer);
     this.init = undefined;
     const durationMs = performance.now() - init.startedMono;
@@ -391,39 +510,61 @@ export class ExecutionEnvironment {
       const payload =
         failure.payload ??
         errorPayload(failure.errorType, `RequestId: ${invocation.id} Error: ${failure.message}`);
-      invocation.answered = true;
-      invocation.settle({
-        requestId: invocation.id,
-        payload,
-        contentType: failure.contentType ?? "application/json",
-        functionError: "Unhandled",
-        errorType: failure.errorType,
-      });
-      this.events.emit("invocationResponse", invocation);
+      this.answer(invocation, payload, failure.contentType ?? "application/json", failure.errorType);
       this.completeInvocation(invocation, failure.status, failure.errorType);
     }
-    this.reset();
+    this.reset(failure.status === "timeout" ? "timeout" : "failure");
   }
 
-  private onRuntimeExit(generation: number, runtime: RuntimeHandle, exit: ProcessExit): void {
+  private failEnvironmentSoon(failure: Failure): void {
+    const generation = this.generation;
+    setImmediate(() => {
+      if (generation !== this.generation) return;
+      const invocation = this.current;
+      if (invocation)
+        this.platformFailure(
+          invocation,
+          failure.status,
+          failure.errorType,
+          `RequestId: ${invocation.id} Error: ${failure.message}`,
+        );
+      this.reset("failure");
+    });
+  }
+
+  private onRuntimeExit(generation: number, runtime: LaunchedProcess, exit: ProcessExit): void {
     this.events.emit("runtimeExit", { pid: runtime.pid, ...exit });
     if (generation !== this.generation) return;
     this.runtime = undefined;
-    const reason = describeExit(exit.code, exit.signal);
-    if (this.phaseValue === "Initializing") {
-      this.failInit(
-        this.init?.failure ?? { status: "error", errorType: "Runtime.ExitError", message: reason },
-      );
+    this.onProcessFailure(
+      { status: "error", errorType: "Runtime.ExitError", message: describeExit(exit.code, exit.signal) },
+      true,
+    );
+  }
+
+  private onExtensionExit(generation: number, name: string, exit: ProcessExit): void {
+    this.events.emit("extensionExit", { name, ...exit });
+    if (generation !== this.generation) return;
+    const extension = this.registryValue.all().find((e) => e.name === name);
+    extension?.setError("Exited", "Extension.Crash");
+    this.extensionProcesses.delete(name);
+    const reason = describeExit(exit.code, exit.signal).replace("Runtime", `Extension ${name}`);
+    this.onProcessFailure({ status: "error", errorType: "Extension.Crash", message: reason }, false);
+  }
+
+  private onProcessFailure(failure: Failure, isRuntime: boolean): void {
+    if (this.phaseValue === "Initializing" && this.init) {
+      this.failInit(this.init, isRuntime ? (this.init.failure ?? failure) : failure);
       return;
     }
     const invocation = this.current;
     if (this.phaseValue === "Invoking" && invocation) {
-      const message = `RequestId: ${invocation.id} Error: ${reason}`;
+      const message = `RequestId: ${invocation.id} Error: ${failure.message}`;
       this.platformLog(message, invocation);
-      this.platformLog("Runtime.ExitError", invocation);
-      this.platformFailure(invocation, "error", "Runtime.ExitError", message);
+      this.platformLog(failure.errorType, invocation);
+      this.platformFailure(invocation, "error", failure.errorType, message);
     }
-    this.reset();
+    if (this.phaseValue !== "Resetting" && this.phaseValue !== "ShutDown") this.reset("failure");
   }
 
   private onDeadline(invocation: Invocation, timeoutSeconds: number): void {
@@ -447,7 +588,20 @@ export class ExecutionEnvironment {
       "Sandbox.Timedout",
       timeoutMessage(invocation.id, timeoutSeconds),
     );
-    this.reset();
+    this.reset("timeout");
+  }
+
+  /** Records what the caller gets (first answer wins). */
+  private answer(invocation: Invocation, payload: Uint8Array, contentType: string, errorType?: string): void {
+    if (invocation.answered) return;
+    invocation.answered = true;
+    invocation.settle({
+      requestId: invocation.id,
+      payload,
+      contentType,
+      ...(errorType ? { functionError: "Unhandled" as const, errorType } : {}),
+    });
+    this.events.emit("invocationResponse", invocation);
   }
 
   /** Answers the caller for the platform (when the runtime has not) and ends the invocation. */
@@ -457,34 +611,37 @@ export class ExecutionEnvironment {
     errorType: string,
     message: string,
   ): void {
-    if (!invocation.answered) {
-      invocation.answered = true;
-      invocation.settle({
-        requestId: invocation.id,
-        payload: errorPayload(errorType, message),
-        contentType: "application/json",
-        functionError: "Unhandled",
-        errorType,
-      });
-      this.events.emit("invocationResponse", invocation);
-    }
+    this.answer(invocation, errorPayload(errorType, message), "application/json", errorType);
     this.completeInvocation(invocation, status, errorType);
   }
 
   private markRuntimeDone(invocation: Invocation): void {
     invocation.runtimeDone = true;
+    invocation.runtimeDoneMono = performance.now();
     this.events.emit("runtimeDone", invocation);
-    const result = invocation.result;
-    const errorType = result?.errorType;
+    this.maybeComplete(invocation);
+  }
+
+  /** An invocation is complete when the runtime re-polled and every INVOKE subscriber re-polled too. */
+  private maybeComplete(invocation: Invocation): void {
+    if (!invocation.runtimeDone || invocation.isComplete) return;
+    const busy = this.registryValue
+      .all()
+      .some((e) => e.wants("INVOKE") && !e.isWaiting && e.state !== "Exited");
+    if (busy) return;
+    invocation.extensionOverheadMs = performance.now() - (invocation.runtimeDoneMono as number);
+    const errorType = invocation.result?.errorType;
     this.completeInvocation(invocation, errorType ? "error" : "success", errorType);
     this.setPhase("Ready");
+    this.pump();
   }
 
   private completeInvocation(invocation: Invocation, status: OutcomeStatus, errorType?: string): void {
     if (invocation.isComplete) return;
     clearTimeout(this.deadlineTimer);
     const durationMs = invocation.startedMono === undefined ? 0 : performance.now() - invocation.startedMono;
-    const maxMemoryUsedMB = this.runtime?.maxMemoryUsedMB() ?? this.config.memorySizeMB;
+    const measured = this.measureMemoryMB();
+    invocation.maxMemoryUsedMB = Math.min(measured ?? this.config.memorySizeMB, this.config.memorySizeMB);
     this.platformLog(endLine(invocation.id), invocation);
     this.platformLog(
       reportLine({
@@ -492,7 +649,7 @@ export class ExecutionEnvironment {
         durationMs,
         billedDurationMs: billedDuration(durationMs, invocation.initDurationMs),
         memorySizeMB: this.config.memorySizeMB,
-        maxMemoryUsedMB: Math.min(maxMemoryUsedMB, this.config.memorySizeMB),
+        maxMemoryUsedMB: invocation.maxMemoryUsedMB,
         initDurationMs: invocation.initDurationMs,
         status,
         errorType,
@@ -504,36 +661,48 @@ export class ExecutionEnvironment {
     this.events.emit("invocationComplete", invocation);
   }
 
-  private reset(): void {
-    if (this.phaseValue === "ShutDown") return;
+  /** Peak memory of the environment's processes; remembered so a crashed runtime still reports one. */
+  private measureMemoryMB(): number | undefined {
+    const processes = [this.runtime, ...this.extensionProcesses.values()];
+    let total = 0;
+    for (const process of processes) total += process?.maxMemoryUsedMB() ?? 0;
+    if (total > 0) this.lastMaxMemoryMB = Math.max(total, this.lastMaxMemoryMB ?? 0);
+    return this.lastMaxMemoryMB;
+  }
+
+  private reset(reason: ShutdownReason): void {
+    if (this.phaseValue === "ShutDown" || this.phaseValue === "Resetting") return;
     this.setPhase("Resetting");
-    this.clearTimers();
-    this.generation++;
-    this.waiter?.reject(
-      new LambdaError(403, "InvalidStateTransition", "The execution environment is being reset"),
-    );
-    this.waiter = undefined;
-    const runtime = this.runtime;
-    this.runtime = undefined;
-    const finish = () => {
+    this.resetDone = this.stopProcesses(reason).then(() => {
       if (this.phaseValue !== "Resetting") return;
       this.awaitingSinceMono = performance.now();
       this.setPhase("Uninitialized");
       this.pump();
-    };
-    if (runtime) {
-      runtime.kill();
-      this.resetDone = runtime.exited.then(finish);
-    } else {
-      this.resetDone = Promise.resolve();
-      finish();
-    }
+    });
   }
 
-  private clearTimers(): void {
+  /** Runs the shutdown phase over the current processes and forgets them. */
+  private async stopProcesses(reason: ShutdownReason): Promise<void> {
     clearTimeout(this.deadlineTimer);
-    clearTimeout(this.init?.timer);
+    if (this.init) clearTimeout(this.init.timer);
     this.init = undefined;
+    this.generation++;
+    this.waiter?.reject(
+      new LambdaError(403, "InvalidStateTransition", "The execution environment is shutting down"),
+    );
+    this.waiter = undefined;
+    const plan = {
+      reason,
+      runtime: this.runtime,
+      extensions: this.registryValue.all(),
+      processes: this.extensionProcesses,
+      budgetOverrideMs: this.shutdownBudgetOverrideMs,
+    };
+    this.runtime = undefined;
+    this.extensionProcesses = new Map();
+    this.events.emit("shutdownStart", { reason });
+    const { totalMs } = await runShutdown(plan);
+    this.events.emit("shutdownEnd", { reason, budgetMs: totalMs });
   }
 
   private platformLog(line: string, invocation?: Invocation): void {
@@ -549,3 +718,5 @@ export class ExecutionEnvironment {
     }
   }
 }
+
+export type { Extension };

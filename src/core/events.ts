@@ -2,6 +2,7 @@
  * The one typed event bus of a simulator. Every state change is announced here; wait helpers,
  * log echo, the control API and (later) telemetry subscribe instead of polling.
  */
+import type { ExtensionInfo, ShutdownReason } from "./extensions.ts";
 import type { Invocation } from "./invocation.ts";
 
 /** Init phase as Lambda names it: `init` at start, `invoke` when re-run inside an invocation. */
@@ -11,7 +12,7 @@ export type InitPhase = "init" | "invoke";
 export type OutcomeStatus = "success" | "error" | "failure" | "timeout";
 
 /** Where a log line came from. */
-export type LogSource = "function" | "platform";
+export type LogSource = "function" | "extension" | "platform";
 
 /** Payloads of every simulator event, keyed by event name. */
 export interface SimulatorEventMap {
@@ -19,12 +20,24 @@ export interface SimulatorEventMap {
   initEnd: { phase: InitPhase; status: OutcomeStatus; errorType?: string; durationMs: number };
   invocationQueued: Invocation;
   invocationStart: Invocation;
+  /** The runtime (and INVOKE subscribers) got the event. */
+  invocationDispatch: Invocation;
   invocationResponse: Invocation;
   runtimeDone: Invocation;
   invocationComplete: Invocation;
-  log: { source: LogSource; stream: "stdout" | "stderr" | "platform"; line: string; requestId?: string };
+  log: {
+    source: LogSource;
+    stream: "stdout" | "stderr" | "platform";
+    line: string;
+    requestId?: string;
+    extension?: string;
+  };
   phase: { phase: string };
   runtimeExit: { pid: number; code: number | null; signal: string | null };
+  extensionRegistered: ExtensionInfo;
+  extensionExit: { name: string; code: number | null; signal: string | null };
+  shutdownStart: { reason: ShutdownReason };
+  shutdownEnd: { reason: ShutdownReason; budgetMs: number };
 }
 
 /** Name of a simulator event. */

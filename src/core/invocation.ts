@@ -124,6 +124,12 @@ export class Invocation {
   answered = false;
   /** The runtime has called `/next` after answering. */
   runtimeDone = false;
+  runtimeDoneMono?: number;
+  /** Time from the runtime's `/next` to the last INVOKE subscriber's `event/next`. */
+  extensionOverheadMs?: number;
+  /** Bytes of the runtime's response body. */
+  producedBytes?: number;
+  maxMemoryUsedMB?: number;
   readonly logs: string[] = [];
   private readonly resultWaiter: Deferred<InvocationResult> = deferred();
   private readonly completeWaiter: Deferred<Invocation> = deferred();

@@ -7,6 +7,7 @@ export interface ControlTarget {
   status(): object;
   invocationStates(): InvocationState[];
   invocationState(id: string): InvocationState | undefined;
+  registeredExtensions(): object[];
 }
 
 function json(value: unknown, status = 200): Response {
@@ -18,6 +19,7 @@ export function controlApi(target: ControlTarget) {
   return new Elysia({ name: "control-api" })
     .get("/_simulator/status", () => json(target.status()))
     .get("/_simulator/invocations", () => json(target.invocationStates()))
+    .get("/_simulator/extensions", () => json(target.registeredExtensions()))
     .get("/_simulator/invocations/:id", ({ params }) => {
       const state = target.invocationState(params.id);
       return state

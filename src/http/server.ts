@@ -4,6 +4,7 @@ import type { ExecutionEnvironment } from "../core/environment.ts";
 import { ConfigurationError } from "../core/errors.ts";
 import { type ControlTarget, controlApi } from "./control.ts";
 import { errorResponse, notFound } from "./errors.ts";
+import { extensionsApi } from "./extensions.ts";
 import { type InvokeTarget, invokeApi } from "./invoke.ts";
 import { runtimeApi } from "./runtime.ts";
 
@@ -26,6 +27,7 @@ export function startServer(
     serve: { idleTimeout: 0, hostname: host, port, maxRequestBodySize: 256 * 1024 * 1024 },
   })
     .use(runtimeApi(environment, target.config))
+    .use(extensionsApi(environment))
     .use(invokeApi(target))
     .use(controlApi(target))
     .onError(({ code, error }) => (code === "NOT_FOUND" ? notFound() : errorResponse(error)));

@@ -22,7 +22,10 @@ export interface ProcessGroup {
   readonly exited: Promise<ProcessExit>;
   /** Resolves once stdout and stderr have been read to the end. */
   readonly drained: Promise<void>;
+  /** Sends `signal` to the whole group. */
   signal(signal: NodeJS.Signals): void;
+  /** Sends `signal` to the leader (the command's own process) only. */
+  signalLeader(signal: NodeJS.Signals): void;
   kill(): void;
   maxMemoryUsedMB(): number | undefined;
 }
@@ -90,6 +93,13 @@ export function spawnGroup(options: SpawnGroupOptions): ProcessGroup {
     exited,
     drained,
     signal: (signal) => signalGroup(pid, signal),
+    signalLeader: (signal) => {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // Already gone.
+      }
+    },
     kill: () => signalGroup(pid, "SIGKILL"),
     maxMemoryUsedMB: () => treePeakMemoryMB(pid),
   };
