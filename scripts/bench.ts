@@ -8,19 +8,21 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { Simulator } from "../src/index.ts";
 import { stopAll, survivors } from "./bench/children.ts";
-import { startFloor } from "./bench/floor.ts";
-import { PAYLOAD, runInvokes } from "./bench/invoke-load.ts";
+import { type FloorRelay, startFloor } from "./bench/floor.ts";
+import { type InvokeFigures, PAYLOAD, runInvokes } from "./bench/invoke-load.ts";
 import { machineInfo } from "./bench/machine.ts";
 import { progress } from "./bench/progress.ts";
 import { type BenchResult, renderTable } from "./bench/report.ts";
-import { simulatorInvokes } from "./bench/simulator-load.ts";
-import { binaryStart, libraryStart } from "./bench/startup.ts";
+import { type BinaryStartFigures, binaryStart, libraryStart } from "./bench/startup.ts";
 import { round } from "./bench/stats.ts";
 
 const TARGET_RATIO = 0.7;
 const LIBRARY_START_TARGET_MS = 20;
 const BINARY_START_TARGET_MS = 150;
+/** The timed invokes of each target run in this many blocks, taking turns (A B B A ...). */
+const BLOCKS = 20;
 
 const root = resolve(import.meta.dir, "..");
 const runtimeScript = resolve(import.meta.dir, "bench/runtime.ts");
@@ -50,28 +52,44 @@ async function main(): Promise<BenchResult> {
   const library = await libraryStart(20, LIBRARY_START_TARGET_MS);
   progress(`library start median ${library.medianMs} ms`);
 
-  progress(`simulator: ${warmup} warm-up + ${count} invokes`);
-  const simulator = await simulatorInvokes(runtimeScript, warmup, count);
   progress(
-    `simulator: ${simulator.invokesPerSec} invokes/s, p50 ${simulator.p50Ms} ms, p99 ${simulator.p99Ms} ms`,
+    `invokes: simulator and floor, ${warmup} warm-up + ${count} each, in ${BLOCKS} alternating blocks`,
   );
-
-  progress(`floor: ${warmup} warm-up + ${count} invokes`);
-  const floorRelay = startFloor(runtimeScript);
-  let floor: Awaited<ReturnType<typeof runInvokes>>;
+  const sim = await Simulator.start({ port: 0 });
+  let floorRelay: FloorRelay | undefined;
+  let figures: Record<string, InvokeFigures>;
+  let simRuntimePid: number | undefined;
   try {
-    floor = await runInvokes(floorRelay.url, warmup, count);
+    sim.spawnRuntime([process.execPath, runtimeScript]);
+    simRuntimePid = sim.runtimePid();
+    floorRelay = startFloor(runtimeScript);
+    figures = await runInvokes({ simulator: sim.url(), floor: floorRelay.url }, warmup, count, BLOCKS);
   } finally {
-    await floorRelay.close();
+    await floorRelay?.close();
+    await sim.shutdown();
   }
-  progress(`floor: ${floor.invokesPerSec} invokes/s, p50 ${floor.p50Ms} ms, p99 ${floor.p99Ms} ms`);
+  // The simulator owns its runtime process: shutdown must have ended it.
+  const simLeftover = simRuntimePid !== undefined && isAlive(simRuntimePid) ? [simRuntimePid] : [];
+  const simulator = figures.simulator as InvokeFigures;
+  const floor = figures.floor as InvokeFigures;
+  for (const [name, f] of Object.entries(figures)) {
+    progress(`${name}: ${f.invokesPerSec} invokes/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms`);
+  }
 
   progress(`binary start x10: ${binaryPath}`);
-  const binary = await binaryStart(binaryPath, 10, BINARY_START_TARGET_MS);
-  const binaryStartNote = binary ? null : `${binaryPath} not found (build it with \`bun run build\`)`;
+  let binary: BinaryStartFigures | null = null;
+  let binaryStartNote: string | null = null;
+  try {
+    binary = await binaryStart(binaryPath, 10, BINARY_START_TARGET_MS);
+    if (!binary) binaryStartNote = `${binaryPath} not found (build it with \`bun run build\`)`;
+  } catch (error) {
+    binaryStartNote = `FAILED: ${error instanceof Error ? error.message : String(error)}`;
+    process.exitCode = 1;
+  }
   if (binaryStartNote) progress(`binary: ${binaryStartNote}`);
 
-  const ratio = simulator.invokesPerSec / floor.invokesPerSec;
+  // Same invoke count on both sides: the throughput ratio is the inverse ratio of the timed durations.
+  const ratio = floor.totalMs / simulator.totalMs;
   return {
     machine,
     invoke: {
@@ -85,11 +103,20 @@ async function main(): Promise<BenchResult> {
       pass: ratio >= TARGET_RATIO,
     },
     libraryStart: library,
-    binaryStart: binary ? { path: binaryPath, ...binary } : null,
+    binaryStart: binary,
     binaryStartNote,
-    survivors: survivors(),
+    survivors: [...survivors(), ...simLeftover],
     totalMs: round(performance.now() - started, 0),
   };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 try {

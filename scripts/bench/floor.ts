@@ -88,7 +88,9 @@ export function startFloor(runtimeScript: string): FloorRelay {
       stdin: "ignore",
       stdout: "ignore",
       stderr: "inherit",
+      detached: true,
     }),
+    { group: true },
   );
 
   return {

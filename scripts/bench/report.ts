@@ -1,7 +1,7 @@
 /** The human-readable table. */
 import type { InvokeFigures } from "./invoke-load.ts";
 import type { MachineInfo } from "./machine.ts";
-import type { StartFigures } from "./startup.ts";
+import type { BinaryStartFigures, StartFigures } from "./startup.ts";
 
 export interface BenchResult {
   machine: MachineInfo;
@@ -16,7 +16,7 @@ export interface BenchResult {
     pass: boolean;
   };
   libraryStart: StartFigures;
-  binaryStart: (StartFigures & { path: string }) | null;
+  binaryStart: BinaryStartFigures | null;
   binaryStartNote: string | null;
   survivors: number[];
   totalMs: number;
@@ -87,7 +87,12 @@ export function renderTable(result: BenchResult): string {
   ];
   if (binaryStart) rows.push(startRow(`binary: ${binaryStart.path} serve --port 0`, binaryStart));
   lines.push(...table(rows, ["l", "r", "r", "r", "r", "r", "l"]).map((line) => `  ${line}`));
-  if (!binaryStart) lines.push(`  binary: ${result.binaryStartNote ?? "not measured"}`);
+  if (binaryStart) {
+    lines.push(
+      `  binary stop: SIGTERM to exit median ${ms(binaryStart.medianStopMs, 1)} ms, SIGKILL needed ${binaryStart.forcedKills}/${binaryStart.runs}`,
+    );
+  }
+  if (result.binaryStartNote) lines.push(`  binary: ${result.binaryStartNote}`);
   lines.push("");
   lines.push(
     `total ${(result.totalMs / 1000).toFixed(1)} s; leftover child processes: ${result.survivors.length === 0 ? "none" : result.survivors.join(", ")}`,

@@ -66,12 +66,32 @@ async function findLine(
   return undefined;
 }
 
-/** One spawn of `binary serve --port 0`: milliseconds from spawn to the line with `http://`. */
-async function binaryStartOnce(binary: string, timeoutMs: number): Promise<number> {
+export interface BinaryStartFigures extends StartFigures {
+  path: string;
+  /** Runs where SIGTERM did not end the binary within 3 s and it had to be SIGKILLed. */
+  forcedKills: number;
+  /** Median ms from SIGTERM to exit. */
+  medianStopMs: number;
+}
+
+/**
+ * One spawn of `binary serve --port 0`: milliseconds from spawn to the line with `http://`, then
+ * SIGTERM and the wait for its exit.
+ */
+async function binaryStartOnce(
+  binary: string,
+  timeoutMs: number,
+): Promise<{ readyMs: number; stopMs: number; forced: boolean }> {
   const seen: string[] = [];
   const t0 = performance.now();
   const child = track(
-    Bun.spawn([binary, "serve", "--port", "0"], { stdin: "ignore", stdout: "pipe", stderr: "pipe" }),
+    Bun.spawn([binary, "serve", "--port", "0"], {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      detached: true,
+    }),
+    { group: true },
   );
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -90,10 +110,13 @@ async function binaryStartOnce(binary: string, timeoutMs: number): Promise<numbe
         found === "timeout" ? `no ready line within ${timeoutMs} ms` : "it exited without a ready line";
       throw new Error(`${binary} serve --port 0: ${why}; output: ${seen.slice(-5).join(" | ") || "(none)"}`);
     }
-    return elapsed;
+    clearTimeout(timer);
+    const stopStart = performance.now();
+    const forced = await stop(child, "SIGTERM", 3000);
+    return { readyMs: elapsed, stopMs: performance.now() - stopStart, forced };
   } finally {
     clearTimeout(timer);
-    await stop(child, "SIGTERM", 3000);
+    await stop(child, "SIGKILL", 1000);
   }
 }
 
@@ -102,12 +125,19 @@ export async function binaryStart(
   binary: string,
   runs: number,
   targetMs: number,
-): Promise<StartFigures | null> {
+): Promise<BinaryStartFigures | null> {
   if (!existsSync(binary)) return null;
-  const samples: number[] = [];
+  const ready: number[] = [];
+  const stops: number[] = [];
+  let forcedKills = 0;
   for (let i = 0; i < runs; i++) {
-    samples.push(await binaryStartOnce(binary, 10_000));
-    progress(`binary start ${i + 1}/${runs}: ${samples.at(-1)?.toFixed(1)} ms`);
+    const run = await binaryStartOnce(binary, 10_000);
+    ready.push(run.readyMs);
+    stops.push(run.stopMs);
+    if (run.forced) forcedKills++;
+    progress(
+      `binary start ${i + 1}/${runs}: ready in ${run.readyMs.toFixed(1)} ms, exited ${run.stopMs.toFixed(1)} ms after SIGTERM${run.forced ? " (SIGKILLed)" : ""}`,
+    );
   }
-  return figures(samples, targetMs);
+  return { path: binary, ...figures(ready, targetMs), forcedKills, medianStopMs: round(median(stops), 2) };
 }

@@ -1,5 +1,5 @@
 /** Starting a simulator from CLI flags, with signals wired so nothing outlives the command. */
-import { consola } from "consola";
+import { consola, createConsola } from "consola";
 import { ConfigurationError } from "../core/errors.ts";
 import { Simulator, type SimulatorOptions } from "../simulator.ts";
 import { FLAG_FOR_FIELD } from "./function-options.ts";
@@ -15,7 +15,9 @@ function renameFields(message: string): string {
 export async function startFromCli(options: SimulatorOptions, bootstrap: string[]): Promise<Simulator> {
   let simulator: Simulator;
   try {
-    simulator = await Simulator.start({ ...options, echoLogs: true, logger: consola });
+    // Logs go to stderr so that stdout carries only what commands print on purpose.
+    const logger = createConsola({ stdout: process.stderr, stderr: process.stderr });
+    simulator = await Simulator.start({ ...options, echoLogs: true, logger });
   } catch (error) {
     if (error instanceof ConfigurationError) throw new UsageError(renameFields(error.message));
     throw error;
