@@ -18,7 +18,12 @@ import {
   type InvocationResult,
 } from "./core/invocation.ts";
 import { type InvocationState, invocationState } from "./core/invocation-state.ts";
+import { TelemetryCapture } from "./core/telemetry/capture.ts";
+import { TelemetryHub } from "./core/telemetry/hub.ts";
+import { recordTelemetry } from "./core/telemetry/recorder.ts";
+import type { TelemetryEvent, TelemetryType } from "./core/telemetry/schemas.ts";
 import { type ListeningServer, startServer } from "./http/server.ts";
+import { transportFor } from "./http/telemetry-transport.ts";
 import { extensionEnvironment, extensionLauncher, runtimeLauncher } from "./process/launchers.ts";
 import { resolveExecutable } from "./process/process-group.ts";
 
@@ -34,6 +39,12 @@ export interface SimulatorOptions extends Partial<FunctionConfig> {
   logger?: ConsolaInstance;
   /** Replaces Lambda's shutdown budget (0/500/2,000 ms), in ms: a debugging aid. */
   shutdownTimeoutMs?: number;
+  /** Appends every telemetry event to this file as JSON lines. */
+  telemetryFile?: string;
+  /** Capture telemetry in memory from the start (see enableTelemetryCapture). */
+  captureTelemetry?: boolean;
+  /** How far a subscriber may fall behind before events are dropped, in bytes (default 16 batches). */
+  telemetryQueueLimitBytes?: number;
 }
 
 /** Options of `spawnRuntime`. */
@@ -71,13 +82,35 @@ export class Simulator implements AsyncDisposable {
   private readonly server: ListeningServer;
   private readonly logger: ConsolaInstance;
   private readonly apiHost: string;
+  private readonly telemetry: TelemetryHub;
+  /** This environment's log stream (`AWS_LAMBDA_LOG_STREAM_NAME`, telemetry `instanceId`). */
+  readonly logStreamName: string;
   private stopped?: Promise<void>;
 
   private constructor(options: SimulatorOptions) {
-    const { host = "127.0.0.1", port = 0, echoLogs = false, logger, shutdownTimeoutMs, ...config } = options;
+    const {
+      host = "127.0.0.1",
+      port = 0,
+      echoLogs = false,
+      logger,
+      shutdownTimeoutMs,
+      telemetryFile,
+      captureTelemetry = false,
+      telemetryQueueLimitBytes,
+      ...config
+    } = options;
     this.config = resolveFunctionConfig(config);
+    this.logStreamName = newLogStreamName(this.config);
     this.logger = logger ?? createConsola({ stdout: process.stderr, stderr: process.stderr });
-    this.environment = new ExecutionEnvironment(this.config, this.events);
+    this.telemetry = new TelemetryHub({
+      ownPort: () => this.server.port,
+      transports: transportFor,
+      queueLimitBytes: telemetryQueueLimitBytes,
+    });
+    recordTelemetry(this.events, this.telemetry, this.config, this.logStreamName, () => this.config.logFormat === "JSON");
+    if (captureTelemetry) this.enableTelemetryCapture();
+    if (telemetryFile) this.writeTelemetryTo(telemetryFile);
+    this.environment = new ExecutionEnvironment(this.config, this.events, this.telemetry);
     this.environment.shutdownBudgetOverrideMs = shutdownTimeoutMs;
     this.server = startServer(host, port, this.environment, this);
     this.apiHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
@@ -121,7 +154,7 @@ export class Simulator implements AsyncDisposable {
 
   /** The environment variables a runtime process gets. */
   runtimeEnvironment(): Record<string, string> {
-    return runtimeEnvironment(this.config, this.runtimeApiUrl(), newLogStreamName(this.config));
+    return runtimeEnvironment(this.config, this.runtimeApiUrl(), this.logStreamName);
   }
 
   /**
@@ -289,6 +322,50 @@ export class Simulator implements AsyncDisposable {
     });
   }
 
+  /** Starts keeping telemetry events in memory (bounded; off until called). */
+  enableTelemetryCapture(limit = 50_000): void {
+    this.telemetry.capture ??= new TelemetryCapture(limit);
+  }
+
+  /** Every captured telemetry event, oldest first (empty unless capture is enabled). */
+  getTelemetryEvents(): TelemetryEvent[] {
+    return this.telemetry.capture?.all() ?? [];
+  }
+
+  /** Captured telemetry events of one type. */
+  getTelemetryEventsByType<T extends TelemetryType>(type: T): TelemetryEvent<T>[] {
+    return this.telemetry.capture?.byType(type) ?? [];
+  }
+
+  /** Forgets the captured telemetry. */
+  clearTelemetryEvents(): void {
+    this.telemetry.capture?.clear();
+  }
+
+  /** The first captured (or future) telemetry event of `type` matching `predicate`. */
+  waitForTelemetry<T extends TelemetryType>(
+    type: T,
+    predicate: (event: TelemetryEvent<T>) => boolean = () => true,
+    timeoutMs = 30_000,
+  ): Promise<TelemetryEvent<T>> {
+    this.enableTelemetryCapture();
+    return (this.telemetry.capture as TelemetryCapture).waitFor(type, predicate, timeoutMs);
+  }
+
+  /** Telemetry subscriptions and their delivery counts. */
+  telemetrySubscriptions() {
+    return this.telemetry.stats();
+  }
+
+  private writeTelemetryTo(path: string): void {
+    const file = Bun.file(path).writer();
+    this.telemetry.addSink((event) => {
+      file.write(`${JSON.stringify(event)}\n`);
+    });
+    this.events.on("shutdownEnd", () => void file.flush());
+    process.on("exit", () => void file.end());
+  }
+
   /** Summary for the control API. */
   status(): object {
     const states = this.environment.allInvocations();
@@ -305,6 +382,7 @@ export class Simulator implements AsyncDisposable {
       queued: this.environment.queuedCount,
       currentInvocation: this.environment.currentInvocation?.id ?? null,
       extensions: this.registeredExtensions(),
+      telemetrySubscriptions: this.telemetrySubscriptions(),
       invocations: { total: states.length, byStatus },
     };
   }
@@ -318,6 +396,7 @@ export class Simulator implements AsyncDisposable {
   gracefulShutdown(reason: ShutdownReason = "spindown"): Promise<void> {
     this.stopped ??= (async () => {
       await this.environment.shutdown(reason);
+      this.telemetry.closeAll();
       await this.server.stop();
     })();
     return this.stopped;

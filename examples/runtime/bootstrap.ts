@@ -24,7 +24,7 @@ while (true) {
     functionArn: next.headers.get("Lambda-Runtime-Invoked-Function-Arn") ?? "",
   };
   try {
-    const result = await handler(await next.json(), context);
+    const result = await handler((await next.json()) as { name?: string; fail?: boolean }, context);
     await fetch(`${api}/invocation/${context.requestId}/response`, { method: "POST", body: JSON.stringify(result) });
   } catch (error) {
     const err = error as Error;

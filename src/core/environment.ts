@@ -20,6 +20,7 @@ import {
   timeoutMessage,
 } from "./platform-log.ts";
 import { type ProcessHandle, runShutdown } from "./shutdown.ts";
+import type { SubscriptionApi, TelemetryHub } from "./telemetry/hub.ts";
 
 export type { ProcessHandle } from "./shutdown.ts";
 
@@ -112,6 +113,7 @@ export class ExecutionEnvironment {
   constructor(
     private readonly config: FunctionConfig,
     private readonly events: EventBus,
+    private readonly telemetry?: TelemetryHub,
   ) {
     this.registryValue = this.newRegistry();
   }
@@ -233,8 +235,9 @@ export class ExecutionEnvironment {
   }
 
   /** `POST /invocation/{id}/response`. Oversized bodies get 413 and fail the invocation. */
-  respond(id: string, payload: Uint8Array, contentType: string): void {
+  respond(id: string, payload: Uint8Array, contentType: string, readMs = 0): void {
     const invocation = this.assertAnswerable(id, "InvocationResponse");
+    invocation.responseReadMs = readMs;
     if (payload.byteLength > MAX_RESPONSE_BYTES) {
       const message = `Response payload size (${payload.byteLength} bytes) exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`;
       this.answer(
@@ -329,6 +332,16 @@ export class ExecutionEnvironment {
     else if (kind === "exit") this.failEnvironmentSoon(failure);
   }
 
+  /** `PUT /2022-07-01/telemetry` or `PUT /2020-08-15/logs`: accepted only during init. */
+  subscribeTelemetry(api: SubscriptionApi, id: string | null, body: unknown): void {
+    const extension = this.registryValue.identify(id);
+    if (!this.telemetry) throw new LambdaError(500, "InternalServerError", "Telemetry is not available");
+    const types = this.telemetry.subscribe(api, extension, body, this.phaseValue === "Initializing");
+    const label = types.map((t) => t[0]?.toUpperCase() + t.slice(1)).join(", ");
+    this.platformLog(`${api === "telemetry" ? "TELEMETRY" : "LOGS"}\tName: ${extension.name}\tState: Subscribed\tTypes: [${label}]`);
+    this.events.emit("telemetrySubscription", { name: extension.name, types, api });
+  }
+
   // ---- Shutdown ----------------------------------------------------------------------------
 
   /** Ends the environment: fails what is queued or running, runs the shutdown phase, waits for every exit. */
@@ -348,6 +361,10 @@ export class ExecutionEnvironment {
   }
 
   // ---- Internals ---------------------------------------------------------------------------
+
+  private extensionInfos() {
+    return this.registryValue.all().map((e) => e.info());
+  }
 
   private newRegistry(): ExtensionRegistry {
     return new ExtensionRegistry({
@@ -396,6 +413,8 @@ export class ExecutionEnvironment {
       this.pendingInitDurationMs = undefined;
     }
     this.setPhase("Invoking");
+    invocation.dispatchedMono = performance.now();
+    invocation.hadExtensions = this.registryValue.all().length > 0;
     const event = {
       eventType: "INVOKE" as const,
       deadlineMs: invocation.deadlineMs as number,
@@ -478,8 +497,11 @@ export class ExecutionEnvironment {
     this.init = undefined;
     this.registryValue.closeRegistration();
     const durationMs = performance.now() - init.startedMono;
-    this.events.emit("initEnd", { phase: init.phase, status: "success", durationMs });
+    this.events.emit("initEnd", { phase: init.phase, status: "success", durationMs, extensions: this.extensionInfos() });
     this.pendingInitDurationMs = durationMs;
+    for (const e of this.registryValue.all()) {
+      this.platformLog(`EXTENSION\tName: ${e.name}\tState: Ready\tEvents: [${[...e.events].join(", ")}]`);
+    }
     if (this.current) {
       this.dispatch(this.current);
     } else {
@@ -505,6 +527,7 @@ export class ExecutionEnvironment {
       status: failure.status,
       errorType: failure.errorType,
       durationMs,
+      extensions: this.extensionInfos(),
     });
     const invocation = this.current;
     this.platformLog(initReportLine(durationMs, init.phase, failure.status, failure.errorType), invocation);
@@ -581,6 +604,7 @@ export class ExecutionEnvironment {
         status: "timeout",
         errorType: "Sandbox.Timedout",
         durationMs,
+        extensions: this.extensionInfos(),
       });
       this.platformLog(initReportLine(durationMs, init.phase, "timeout"), invocation);
     }
@@ -705,6 +729,7 @@ export class ExecutionEnvironment {
     this.extensionProcesses = new Map();
     this.events.emit("shutdownStart", { reason });
     const { totalMs } = await runShutdown(plan);
+    this.telemetry?.closeAll();
     this.events.emit("shutdownEnd", { reason, budgetMs: totalMs });
   }
 

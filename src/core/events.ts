@@ -17,7 +17,14 @@ export type LogSource = "function" | "extension" | "platform";
 /** Payloads of every simulator event, keyed by event name. */
 export interface SimulatorEventMap {
   initStart: { phase: InitPhase; generation: number };
-  initEnd: { phase: InitPhase; status: OutcomeStatus; errorType?: string; durationMs: number };
+  initEnd: {
+    phase: InitPhase;
+    status: OutcomeStatus;
+    errorType?: string;
+    durationMs: number;
+    /** Extensions registered during this init. */
+    extensions: ExtensionInfo[];
+  };
   invocationQueued: Invocation;
   invocationStart: Invocation;
   /** The runtime (and INVOKE subscribers) got the event. */
@@ -37,6 +44,7 @@ export interface SimulatorEventMap {
   extensionRegistered: ExtensionInfo;
   extensionExit: { name: string; code: number | null; signal: string | null };
   shutdownStart: { reason: ShutdownReason };
+  telemetrySubscription: { name: string; types: ("platform" | "function" | "extension")[]; api: "telemetry" | "logs" };
   shutdownEnd: { reason: ShutdownReason; budgetMs: number };
 }
 

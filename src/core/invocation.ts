@@ -4,14 +4,17 @@ import type { OutcomeStatus } from "./events.ts";
 import { newRequestId, newTraceId } from "./ids.ts";
 
 /** Lifecycle status of an invocation; the terminal ones match Lambda's telemetry statuses. */
-export enum InvocationStatus {
-  Queued = "queued",
-  Running = "running",
-  Success = "success",
-  Error = "error",
-  Failure = "failure",
-  Timeout = "timeout",
-}
+export const InvocationStatus = {
+  Queued: "queued",
+  Running: "running",
+  Success: "success",
+  Error: "error",
+  Failure: "failure",
+  Timeout: "timeout",
+} as const;
+
+/** One of the InvocationStatus values. */
+export type InvocationStatus = (typeof InvocationStatus)[keyof typeof InvocationStatus];
 
 /** How the invocation was requested (`X-Amz-Invocation-Type`). */
 export type InvocationType = "RequestResponse" | "Event";
@@ -125,6 +128,13 @@ export class Invocation {
   /** The runtime has called `/next` after answering. */
   runtimeDone = false;
   runtimeDoneMono?: number;
+  /** Monotonic time the runtime got the event. */
+  dispatchedMono?: number;
+  /** Monotonic time the answer was recorded, and how long reading its body took. */
+  respondedMono?: number;
+  responseReadMs?: number;
+  /** Extensions were registered while it ran (the report then carries extensionOverhead). */
+  hadExtensions = false;
   /** Time from the runtime's `/next` to the last INVOKE subscriber's `event/next`. */
   extensionOverheadMs?: number;
   /** Bytes of the runtime's response body. */
@@ -160,6 +170,7 @@ export class Invocation {
     if (this.result) return;
     this.result = result;
     this.respondedAt = Date.now();
+    this.respondedMono = performance.now();
     if (result.errorType) this.errorType = result.errorType;
     this.resultWaiter.resolve(result);
   }

@@ -3,6 +3,7 @@ import { Elysia } from "elysia";
 import type { FunctionConfig } from "../core/config.ts";
 import { ServiceError } from "../core/errors.ts";
 import { resolveFunction } from "../core/function-name.ts";
+import { newRequestId } from "../core/ids.ts";
 import type { Invocation, InvocationRequest } from "../core/invocation.ts";
 import { logTail } from "../core/log-tail.ts";
 import { readBody } from "./body.ts";
@@ -103,12 +104,16 @@ async function invoke(target: InvokeTarget, request: Request, functionName: stri
   assertJsonPayload(body);
   const executedVersion = target.config.functionVersion;
   if (invocationType === "DryRun") {
-    return new Response(null, { status: 204, headers: { [H.executedVersion]: executedVersion } });
+    return new Response(null, {
+      status: 204,
+      headers: { [H.executedVersion]: executedVersion, [H.amznRequestId]: newRequestId() },
+    });
   }
   const invocation = target.submit({
     payload: body,
     contentType: "application/json",
-    clientContext,
+    // Lambda passes the client context to the function for synchronous invocations only.
+    clientContext: invocationType === "RequestResponse" ? clientContext : undefined,
     qualifier: resolved.qualifier,
     invocationType,
   });
@@ -139,7 +144,10 @@ export function invokeApi(target: InvokeTarget) {
         try {
           return await invoke(target, request, params.functionName);
         } catch (error) {
-          return errorResponse(error);
+          // Every AWS response carries a request id, errors included (SDKs expose it as $metadata.requestId).
+          const response = errorResponse(error);
+          response.headers.set(H.amznRequestId, newRequestId());
+          return response;
         }
       },
       { parse: "none" },

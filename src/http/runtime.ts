@@ -63,8 +63,9 @@ export function runtimeApi(environment: ExecutionEnvironment, config: FunctionCo
             throw new LambdaError(400, "InvalidFunctionResponseMode", "Invalid function response mode");
           }
           environment.assertAnswerable(params.id, "InvocationResponse");
+          const readStarted = performance.now();
           const body = await readBody(request);
-          environment.respond(params.id, body, contentTypeOf(request, "application/json"));
+          environment.respond(params.id, body, contentTypeOf(request, "application/json"), performance.now() - readStarted);
           return accepted();
         } catch (error) {
           return errorResponse(error);
@@ -104,5 +105,6 @@ export function runtimeApi(environment: ExecutionEnvironment, config: FunctionCo
       { parse: "none" },
     )
     .all(`${PREFIX}/init/error`, methodNotAllowed)
-    .get("/2018-06-01/ping", () => new Response("pong"));
+    .get("/2018-06-01/ping", () => new Response("pong"))
+    .all("/2018-06-01/ping", methodNotAllowed);
 }

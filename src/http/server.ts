@@ -7,6 +7,7 @@ import { errorResponse, notFound } from "./errors.ts";
 import { extensionsApi } from "./extensions.ts";
 import { type InvokeTarget, invokeApi } from "./invoke.ts";
 import { runtimeApi } from "./runtime.ts";
+import { telemetryApi } from "./telemetry.ts";
 
 /** A listening server. */
 export interface ListeningServer {
@@ -28,6 +29,7 @@ export function startServer(
   })
     .use(runtimeApi(environment, target.config))
     .use(extensionsApi(environment))
+    .use(telemetryApi(environment))
     .use(invokeApi(target))
     .use(controlApi(target))
     .onError(({ code, error }) => (code === "NOT_FOUND" ? notFound() : errorResponse(error)));

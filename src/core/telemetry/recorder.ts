@@ -1,0 +1,176 @@
+/**
+ * Turns the simulator's state changes into Telemetry API events (reference 3.3-3.5), with the exact
+ * record shapes of schema 2022-12-13, and tells the hub when the environment is frozen.
+ */
+import type { FunctionConfig } from "../config.ts";
+import { functionArn } from "../config.ts";
+import type { EventBus, OutcomeStatus } from "../events.ts";
+import type { Invocation } from "../invocation.ts";
+import { billedDuration } from "../platform-log.ts";
+import type { TelemetryHub } from "./hub.ts";
+import type { TelemetryEvent, TelemetryRecord, TelemetryType } from "./schemas.ts";
+
+const iso = (epochMs: number) => new Date(epochMs).toISOString();
+const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
+
+function event<T extends TelemetryType>(type: T, record: TelemetryRecord<T>, time = Date.now()): TelemetryEvent<T> {
+  return { time: iso(time), type, record };
+}
+
+function tracing(invocation: Invocation) {
+  return { type: "X-Amzn-Trace-Id" as const, value: invocation.traceId };
+}
+
+function runtimeStatus(invocation: Invocation): OutcomeStatus {
+  if (invocation.status === "timeout") return "timeout";
+  const type = invocation.errorType;
+  if (!type) return "success";
+  return type.startsWith("Sandbox.") ? "failure" : "error";
+}
+
+/** Wires the bus to the hub; returns the unsubscribe function. */
+export function recordTelemetry(
+  bus: EventBus,
+  hub: TelemetryHub,
+  config: FunctionConfig,
+  instanceId: string,
+  isJsonLogs: () => boolean,
+): () => void {
+  const started = new WeakSet<Invocation>();
+  const runtimeDone = new WeakSet<Invocation>();
+  const publish = (e: TelemetryEvent) => hub.publish(e);
+  const initializationType = "on-demand" as const;
+
+  const emitStart = (invocation: Invocation) => {
+    if (started.has(invocation)) return;
+    started.add(invocation);
+    publish(
+      event("platform.start", {
+        requestId: invocation.id,
+        version: config.functionVersion,
+        functionArn: functionArn(config, invocation.request.qualifier),
+        tracing: tracing(invocation),
+      }),
+    );
+  };
+
+  const emitRuntimeDone = (invocation: Invocation) => {
+    if (runtimeDone.has(invocation)) return;
+    runtimeDone.add(invocation);
+    const start = invocation.dispatchedMono ?? invocation.startedMono ?? performance.now();
+    const startEpoch = invocation.startedAt ?? Date.now();
+    const responded = invocation.respondedMono;
+    const end = invocation.runtimeDoneMono ?? performance.now();
+    const status = runtimeStatus(invocation);
+    const spans =
+      responded === undefined
+        ? undefined
+        : [
+            { name: "responseLatency", start: iso(startEpoch), durationMs: round3(Math.max(0, responded - start - (invocation.responseReadMs ?? 0))) },
+            { name: "responseDuration", start: iso(startEpoch + (responded - start - (invocation.responseReadMs ?? 0))), durationMs: round3(invocation.responseReadMs ?? 0) },
+            { name: "runtimeOverhead", start: iso(startEpoch + (responded - start)), durationMs: round3(Math.max(0, end - responded)) },
+          ];
+    publish(
+      event("platform.runtimeDone", {
+        requestId: invocation.id,
+        status,
+        ...(status !== "success" && invocation.errorType ? { errorType: invocation.errorType } : {}),
+        metrics: { durationMs: round3(Math.max(0, end - start)), producedBytes: invocation.producedBytes ?? 0 },
+        ...(spans ? { spans } : {}),
+        tracing: tracing(invocation),
+      }),
+    );
+  };
+
+  const offs = [
+    bus.on("initStart", ({ phase }) => {
+      hub.beginInit();
+      hub.setFrozen(false);
+      publish(
+        event("platform.initStart", {
+          initializationType,
+          phase,
+          functionName: config.functionName,
+          functionVersion: config.functionVersion,
+          instanceId,
+          instanceMaxMemory: config.memorySizeMB * 1024 * 1024,
+        }),
+      );
+    }),
+    bus.on("initEnd", ({ phase, status, errorType, durationMs, extensions }) => {
+      const failed = status !== "success" && errorType ? { errorType } : {};
+      publish(event("platform.initRuntimeDone", { initializationType, phase, status, ...failed }));
+      for (const extension of extensions) {
+        publish(
+          event("platform.extension", {
+            name: extension.name,
+            state: extension.state === "InitError" || extension.state === "Exited" ? extension.state : "Ready",
+            events: extension.events,
+            ...(extension.errorType ? { errorType: extension.errorType } : {}),
+          }),
+        );
+      }
+      publish(event("platform.initReport", { initializationType, phase, status, ...failed, metrics: { durationMs: round3(durationMs) } }));
+      hub.endInit();
+    }),
+    bus.on("invocationDispatch", emitStart),
+    bus.on("runtimeDone", emitRuntimeDone),
+    bus.on("invocationComplete", (invocation) => {
+      emitStart(invocation);
+      emitRuntimeDone(invocation);
+      const status = invocation.status as OutcomeStatus;
+      const durationMs = invocation.durationMs ?? 0;
+      const extensionOverhead =
+        invocation.extensionOverheadMs !== undefined && invocation.hadExtensions
+          ? [{ name: "extensionOverhead", start: iso(Date.now() - invocation.extensionOverheadMs), durationMs: round3(invocation.extensionOverheadMs) }]
+          : undefined;
+      publish(
+        event("platform.report", {
+          requestId: invocation.id,
+          status,
+          ...(status !== "success" && invocation.errorType ? { errorType: invocation.errorType } : {}),
+          metrics: {
+            durationMs: round3(durationMs),
+            billedDurationMs: billedDuration(durationMs, invocation.initDurationMs),
+            memorySizeMB: config.memorySizeMB,
+            maxMemoryUsedMB: invocation.maxMemoryUsedMB ?? config.memorySizeMB,
+            ...(invocation.initDurationMs !== undefined ? { initDurationMs: round3(invocation.initDurationMs) } : {}),
+          },
+          ...(extensionOverhead ? { spans: extensionOverhead } : {}),
+          tracing: tracing(invocation),
+        }),
+      );
+    }),
+    bus.on("telemetrySubscription", ({ name, types }) => {
+      publish(event("platform.telemetrySubscription", { name, state: "Subscribed", types }));
+    }),
+    bus.on("log", ({ source, line }) => {
+      if (source === "platform") return;
+      publish(event(source, logRecord(line, isJsonLogs())));
+    }),
+    bus.on("phase", ({ phase }) => {
+      // Lambda freezes the environment between invokes: nothing is delivered until the next thaw.
+      hub.setFrozen(phase === "Ready" || phase === "Uninitialized");
+    }),
+    bus.on("shutdownStart", () => {
+      hub.setFrozen(false);
+      hub.flushAll();
+    }),
+  ];
+  return () => {
+    for (const off of offs) off();
+  };
+}
+
+/** A log line as a record: the text, or the parsed object for JSON log lines in JSON log format. */
+function logRecord(line: string, json: boolean): string | Record<string, unknown> {
+  if (json && line.startsWith("{")) {
+    try {
+      const parsed: unknown = JSON.parse(line);
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    } catch {
+      // Not JSON after all: the line stays text.
+    }
+  }
+  return line;
+}
