@@ -11,6 +11,7 @@ import { type EnvironmentPhase, ExecutionEnvironment } from "./core/environment.
 import { ConfigurationError } from "./core/errors.ts";
 import { EventBus, type SimulatorEventName } from "./core/events.ts";
 import type { ExtensionInfo, ShutdownReason } from "./core/extensions.ts";
+import { FreezeMode } from "./core/freeze.ts";
 import {
   Invocation,
   InvocationBuilder,
@@ -24,6 +25,7 @@ import { recordTelemetry } from "./core/telemetry/recorder.ts";
 import type { TelemetryEvent, TelemetryType } from "./core/telemetry/schemas.ts";
 import { type ListeningServer, startServer } from "./http/server.ts";
 import { transportFor } from "./http/telemetry-transport.ts";
+import { processFreezer } from "./process/freezer.ts";
 import { extensionEnvironment, extensionLauncher, runtimeLauncher } from "./process/launchers.ts";
 import { resolveExecutable } from "./process/process-group.ts";
 
@@ -45,6 +47,8 @@ export interface SimulatorOptions extends Partial<FunctionConfig> {
   captureTelemetry?: boolean;
   /** How far a subscriber may fall behind before events are dropped, in bytes (default 16 batches). */
   telemetryQueueLimitBytes?: number;
+  /** `FreezeMode.Process` stops every process between invocations, as Lambda freezes the environment. */
+  freezeMode?: FreezeMode;
 }
 
 /** Options of `spawnRuntime`. */
@@ -97,8 +101,14 @@ export class Simulator implements AsyncDisposable {
       telemetryFile,
       captureTelemetry = false,
       telemetryQueueLimitBytes,
+      freezeMode = FreezeMode.None,
       ...config
     } = options;
+    if (freezeMode === FreezeMode.Process && process.platform === "win32") {
+      throw new ConfigurationError(
+        "FreezeMode.Process needs POSIX signals (SIGSTOP/SIGCONT); it is not available on Windows",
+      );
+    }
     this.config = resolveFunctionConfig(config);
     this.logStreamName = newLogStreamName(this.config);
     this.logger = logger ?? createConsola({ stdout: process.stderr, stderr: process.stderr });
@@ -107,11 +117,18 @@ export class Simulator implements AsyncDisposable {
       transports: transportFor,
       queueLimitBytes: telemetryQueueLimitBytes,
     });
-    recordTelemetry(this.events, this.telemetry, this.config, this.logStreamName, () => this.config.logFormat === "JSON");
+    recordTelemetry(
+      this.events,
+      this.telemetry,
+      this.config,
+      this.logStreamName,
+      () => this.config.logFormat === "JSON",
+    );
     if (captureTelemetry) this.enableTelemetryCapture();
     if (telemetryFile) this.writeTelemetryTo(telemetryFile);
     this.environment = new ExecutionEnvironment(this.config, this.events, this.telemetry);
     this.environment.shutdownBudgetOverrideMs = shutdownTimeoutMs;
+    if (freezeMode === FreezeMode.Process) this.environment.enableFreezing(processFreezer());
     this.server = startServer(host, port, this.environment, this);
     this.apiHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
     if (echoLogs) this.echoLogs();
@@ -366,6 +383,26 @@ export class Simulator implements AsyncDisposable {
     process.on("exit", () => void file.end());
   }
 
+  /** True while every process of the environment is stopped (FreezeMode.Process). */
+  isFrozen(): boolean {
+    return this.environment.isFrozen;
+  }
+
+  /** Number of completed freezes so far. */
+  freezeEpoch(): number {
+    return this.environment.freezeEpoch;
+  }
+
+  /** Resolves once the environment is frozen (verified stopped). */
+  waitForFrozen(timeoutMs = 30_000): Promise<void> {
+    return this.waitFor((s) => s.isFrozen(), timeoutMs);
+  }
+
+  /** Freezes and thaws this process (and its descendants) with the environment. */
+  registerPidForFreeze(pid: number): void {
+    this.environment.registerPidForFreeze(pid);
+  }
+
   /** Summary for the control API. */
   status(): object {
     const states = this.environment.allInvocations();
@@ -378,6 +415,8 @@ export class Simulator implements AsyncDisposable {
       functionArn: this.functionArn(),
       runtimeApi: this.runtimeApiUrl(),
       runtimePid: this.environment.runtimePid ?? null,
+      frozen: this.environment.isFrozen,
+      freezeEpoch: this.environment.freezeEpoch,
       initCount: this.environment.initCount,
       queued: this.environment.queuedCount,
       currentInvocation: this.environment.currentInvocation?.id ?? null,
@@ -505,6 +544,11 @@ export class SimulatorBuilder {
   /** Port (0 picks a free one). */
   port(value: number): this {
     this.options.port = value;
+    return this;
+  }
+  /** `FreezeMode.Process` freezes the environment's processes between invocations. */
+  freezeMode(mode: FreezeMode): this {
+    this.options.freezeMode = mode;
     return this;
   }
   /** Echo runtime output and platform lines through consola. */

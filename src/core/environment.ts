@@ -8,6 +8,7 @@ import { type Deferred, deferred } from "./deferred.ts";
 import { invalidRequestId, invalidStateTransition, LambdaError } from "./errors.ts";
 import type { EventBus, InitPhase, OutcomeStatus } from "./events.ts";
 import { type Extension, type ExtensionEvent, ExtensionRegistry, type ShutdownReason } from "./extensions.ts";
+import { FreezeControl, type Freezer } from "./freeze.ts";
 import { type Invocation, InvocationStatus } from "./invocation.ts";
 import {
   billedDuration,
@@ -109,6 +110,8 @@ export class ExecutionEnvironment {
   shutdownBudgetOverrideMs?: number;
   /** Number of inits started (cold starts and retries). */
   initCount = 0;
+  private freeze?: FreezeControl;
+  private readonly extraFreezePids = new Set<number>();
 
   constructor(
     private readonly config: FunctionConfig,
@@ -338,7 +341,9 @@ export class ExecutionEnvironment {
     if (!this.telemetry) throw new LambdaError(500, "InternalServerError", "Telemetry is not available");
     const types = this.telemetry.subscribe(api, extension, body, this.phaseValue === "Initializing");
     const label = types.map((t) => t[0]?.toUpperCase() + t.slice(1)).join(", ");
-    this.platformLog(`${api === "telemetry" ? "TELEMETRY" : "LOGS"}\tName: ${extension.name}\tState: Subscribed\tTypes: [${label}]`);
+    this.platformLog(
+      `${api === "telemetry" ? "TELEMETRY" : "LOGS"}\tName: ${extension.name}\tState: Subscribed\tTypes: [${label}]`,
+    );
     this.events.emit("telemetrySubscription", { name: extension.name, types, api });
   }
 
@@ -351,7 +356,8 @@ export class ExecutionEnvironment {
     this.setPhase("ShutDown");
     const current = this.current;
     // Answered but the runtime has not re-polled yet: it ends with its own outcome.
-    if (current?.answered) this.completeInvocation(current, current.errorType ? "error" : "success", current.errorType);
+    if (current?.answered)
+      this.completeInvocation(current, current.errorType ? "error" : "success", current.errorType);
     for (const invocation of [...(this.current ? [this.current] : []), ...this.queue.splice(0)]) {
       const message = `RequestId: ${invocation.id} Error: The execution environment was shut down before the invocation completed`;
       this.platformFailure(invocation, "failure", "Sandbox.Failure", message);
@@ -382,8 +388,53 @@ export class ExecutionEnvironment {
     this.events.emit("phase", { phase });
   }
 
+  /** Freezes every process of the environment whenever it is idle (FreezeMode.Process). */
+  enableFreezing(freezer: Freezer): void {
+    this.freeze = new FreezeControl(
+      freezer,
+      this.events,
+      () => this.freezeRoots(),
+      () => this.pump(),
+    );
+  }
+
+  /** Adds a process started outside the simulator to what is frozen and thawed. */
+  registerPidForFreeze(pid: number): void {
+    this.extraFreezePids.add(pid);
+  }
+
+  /** True while the environment's processes are stopped. */
+  get isFrozen(): boolean {
+    return this.freeze?.frozen ?? false;
+  }
+
+  /** Number of completed freezes. */
+  get freezeEpoch(): number {
+    return this.freeze?.epoch ?? 0;
+  }
+
+  private freezeRoots(): number[] {
+    const roots = [...this.extraFreezePids];
+    if (this.runtime) roots.push(this.runtime.pid);
+    for (const process of this.extensionProcesses.values()) roots.push(process.pid);
+    return roots;
+  }
+
+  private isIdle(): boolean {
+    return this.phaseValue === "Ready" && !this.current && this.queue.length === 0;
+  }
+
   private pump(): void {
-    if (this.current || this.queue.length === 0) return;
+    const freeze = this.freeze;
+    if (freeze && (freeze.frozen || freeze.busy)) {
+      // Thaw (after any freeze in flight) before anything reaches a process; pump runs again after.
+      if (!freeze.busy && !this.isIdle() && this.phaseValue !== "ShutDown") void freeze.thaw();
+      return;
+    }
+    if (this.current || this.queue.length === 0) {
+      if (freeze && this.isIdle()) freeze.freeze(() => this.isIdle());
+      return;
+    }
     if (this.phaseValue === "Uninitialized" && (this.launcher || this.extensionLaunchers.length > 0)) {
       this.beginInit("invoke", this.queue.shift());
     } else if (this.phaseValue === "Ready" && this.waiter) {
@@ -497,7 +548,12 @@ export class ExecutionEnvironment {
     this.init = undefined;
     this.registryValue.closeRegistration();
     const durationMs = performance.now() - init.startedMono;
-    this.events.emit("initEnd", { phase: init.phase, status: "success", durationMs, extensions: this.extensionInfos() });
+    this.events.emit("initEnd", {
+      phase: init.phase,
+      status: "success",
+      durationMs,
+      extensions: this.extensionInfos(),
+    });
     this.pendingInitDurationMs = durationMs;
     for (const e of this.registryValue.all()) {
       this.platformLog(`EXTENSION\tName: ${e.name}\tState: Ready\tEvents: [${[...e.events].join(", ")}]`);
@@ -710,6 +766,8 @@ export class ExecutionEnvironment {
 
   /** Runs the shutdown phase over the current processes and forgets them. */
   private async stopProcesses(reason: ShutdownReason): Promise<void> {
+    // A stopped process cannot act on SIGTERM or SHUTDOWN: continue everything first.
+    await this.freeze?.thaw();
     clearTimeout(this.deadlineTimer);
     if (this.init) clearTimeout(this.init.timer);
     this.init = undefined;

@@ -44,7 +44,15 @@ export interface SimulatorEventMap {
   extensionRegistered: ExtensionInfo;
   extensionExit: { name: string; code: number | null; signal: string | null };
   shutdownStart: { reason: ShutdownReason };
-  telemetrySubscription: { name: string; types: ("platform" | "function" | "extension")[]; api: "telemetry" | "logs" };
+  /** Every process of the environment is verified stopped. */
+  frozen: { epoch: number; pids: number[] };
+  /** Every process runs again. */
+  thawed: { epoch: number };
+  telemetrySubscription: {
+    name: string;
+    types: ("platform" | "function" | "extension")[];
+    api: "telemetry" | "logs";
+  };
   shutdownEnd: { reason: ShutdownReason; budgetMs: number };
 }
 

@@ -65,7 +65,12 @@ export function runtimeApi(environment: ExecutionEnvironment, config: FunctionCo
           environment.assertAnswerable(params.id, "InvocationResponse");
           const readStarted = performance.now();
           const body = await readBody(request);
-          environment.respond(params.id, body, contentTypeOf(request, "application/json"), performance.now() - readStarted);
+          environment.respond(
+            params.id,
+            body,
+            contentTypeOf(request, "application/json"),
+            performance.now() - readStarted,
+          );
           return accepted();
         } catch (error) {
           return errorResponse(error);

@@ -18,7 +18,8 @@ export function httpTransport(url: string): Transport {
           signal: controller.signal,
         });
         await response.arrayBuffer();
-        if (response.status < 200 || response.status >= 300) throw new Error(`subscriber answered ${response.status}`);
+        if (response.status < 200 || response.status >= 300)
+          throw new Error(`subscriber answered ${response.status}`);
       } finally {
         inFlight.delete(controller);
       }
@@ -48,10 +49,11 @@ export function tcpTransport(port: number): Transport {
       socket ??= await open();
       const s = socket;
       const ok = s.write(`${batch.join("\n")}\n`);
-      if (!ok) await new Promise<void>((resolve, reject) => {
-        s.once("drain", resolve);
-        s.once("error", reject);
-      });
+      if (!ok)
+        await new Promise<void>((resolve, reject) => {
+          s.once("drain", resolve);
+          s.once("error", reject);
+        });
     },
     close() {
       closed = true;

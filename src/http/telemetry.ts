@@ -8,20 +8,29 @@ import { errorResponse, methodNotAllowed } from "./errors.ts";
 
 /** Routes of both subscription APIs. */
 export function telemetryApi(environment: ExecutionEnvironment) {
-  const subscribe = (api: SubscriptionApi) => async ({ request }: { request: Request }) => {
-    try {
-      const bytes = await readBody(request);
-      const body = tryParseJson(bytes);
-      if (body === undefined) {
-        throw new LambdaError(400, api === "telemetry" ? "ValidationError" : "Logs.ValidationError", "Request body is not valid JSON");
+  const subscribe =
+    (api: SubscriptionApi) =>
+    async ({ request }: { request: Request }) => {
+      try {
+        const bytes = await readBody(request);
+        const body = tryParseJson(bytes);
+        if (body === undefined) {
+          throw new LambdaError(
+            400,
+            api === "telemetry" ? "ValidationError" : "Logs.ValidationError",
+            "Request body is not valid JSON",
+          );
+        }
+        environment.subscribeTelemetry(api, request.headers.get("Lambda-Extension-Identifier"), body);
+        // Real Lambda answers 200 "OK"; a 202 would tell extensions the API is not supported.
+        return new Response(JSON.stringify("OK"), {
+          status: 200,
+          headers: { "Content-Type": "application/json" },
+        });
+      } catch (error) {
+        return errorResponse(error);
       }
-      environment.subscribeTelemetry(api, request.headers.get("Lambda-Extension-Identifier"), body);
-      // Real Lambda answers 200 "OK"; a 202 would tell extensions the API is not supported.
-      return new Response(JSON.stringify("OK"), { status: 200, headers: { "Content-Type": "application/json" } });
-    } catch (error) {
-      return errorResponse(error);
-    }
-  };
+    };
   return new Elysia({ name: "telemetry-api" })
     .put("/2022-07-01/telemetry", subscribe("telemetry"), { parse: "none" })
     .all("/2022-07-01/telemetry", methodNotAllowed)

@@ -100,7 +100,13 @@ export class TelemetryHub {
   }
 
   /** Subscriptions by extension name: what each has been offered and acknowledged. */
-  stats(): { name: string; api: SubscriptionApi; types: TelemetryCategory[]; offered: number; delivered: number }[] {
+  stats(): {
+    name: string;
+    api: SubscriptionApi;
+    types: TelemetryCategory[];
+    offered: number;
+    delivered: number;
+  }[] {
     return [...this.subscriptions.values()].map(({ subscription, api }) => ({
       name: subscription.name,
       api,
@@ -111,7 +117,12 @@ export class TelemetryHub {
   }
 
   /** `PUT /2022-07-01/telemetry` or `PUT /2020-08-15/logs` from `extension`; returns the record for `platform.telemetrySubscription`. */
-  subscribe(api: SubscriptionApi, extension: Extension, body: unknown, initOpen: boolean): TelemetryCategory[] {
+  subscribe(
+    api: SubscriptionApi,
+    extension: Extension,
+    body: unknown,
+    initOpen: boolean,
+  ): TelemetryCategory[] {
     const validation = api === "telemetry" ? "ValidationError" : "Logs.ValidationError";
     const check = api === "telemetry" ? telemetryCheck : logsCheck;
     if (!check.Check(body)) {
@@ -146,7 +157,8 @@ export class TelemetryHub {
         time: new Date().toISOString(),
         type: "platform.logsDropped",
         record: {
-          reason: "Some logs were dropped because the downstream consumer is slower than the logs production rate",
+          reason:
+            "Some logs were dropped because the downstream consumer is slower than the logs production rate",
           droppedRecords: records,
           droppedBytes: bytes,
         },
@@ -156,7 +168,8 @@ export class TelemetryHub {
     if (this.paused) subscription.pause();
     const view =
       api === "logs"
-        ? (event: TelemetryEvent) => logsApiView(event, (request.schemaVersion as LogsSchemaVersion) ?? "2020-08-15")
+        ? (event: TelemetryEvent) =>
+            logsApiView(event, (request.schemaVersion as LogsSchemaVersion) ?? "2020-08-15")
         : undefined;
     const entry = { subscription, api, view };
     this.subscriptions.set(extension.id, entry);
@@ -176,10 +189,18 @@ export class TelemetryHub {
     try {
       url = new URL(destination.URI);
     } catch {
-      throw new LambdaError(400, validation, `destination.URI ${JSON.stringify(destination.URI)} is not a URL`);
+      throw new LambdaError(
+        400,
+        validation,
+        `destination.URI ${JSON.stringify(destination.URI)} is not a URL`,
+      );
     }
     if (url.protocol !== "http:") {
-      throw new LambdaError(400, validation, `destination.URI must use plain http (got ${url.protocol.replace(":", "")})`);
+      throw new LambdaError(
+        400,
+        validation,
+        `destination.URI must use plain http (got ${url.protocol.replace(":", "")})`,
+      );
     }
     if (!LOOPBACK.has(url.hostname)) {
       throw new LambdaError(

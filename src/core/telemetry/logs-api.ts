@@ -12,7 +12,9 @@ export function logsApiView(event: TelemetryEvent, schemaVersion: LogsSchemaVers
   switch (event.type) {
     case "function":
     case "extension":
-      return [out(event.type, typeof event.record === "string" ? event.record : JSON.stringify(event.record))];
+      return [
+        out(event.type, typeof event.record === "string" ? event.record : JSON.stringify(event.record)),
+      ];
     case "platform.start": {
       const { requestId, version } = event.record as { requestId: string; version?: string };
       return [out("platform.start", { requestId, ...(version ? { version } : {}) })];
@@ -24,7 +26,8 @@ export function logsApiView(event: TelemetryEvent, schemaVersion: LogsSchemaVers
       if (status !== "success" && status !== "timeout") {
         views.push(out("platform.fault", `RequestId: ${requestId} Process exited before completing request`));
       }
-      if (schemaVersion === "2021-03-18") views.push(out("platform.runtimeDone", { requestId, status: legacy }));
+      if (schemaVersion === "2021-03-18")
+        views.push(out("platform.runtimeDone", { requestId, status: legacy }));
       return views;
     }
     case "platform.report": {

@@ -13,7 +13,11 @@ import type { TelemetryEvent, TelemetryRecord, TelemetryType } from "./schemas.t
 const iso = (epochMs: number) => new Date(epochMs).toISOString();
 const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
 
-function event<T extends TelemetryType>(type: T, record: TelemetryRecord<T>, time = Date.now()): TelemetryEvent<T> {
+function event<T extends TelemetryType>(
+  type: T,
+  record: TelemetryRecord<T>,
+  time = Date.now(),
+): TelemetryEvent<T> {
   return { time: iso(time), type, record };
 }
 
@@ -66,16 +70,31 @@ export function recordTelemetry(
       responded === undefined
         ? undefined
         : [
-            { name: "responseLatency", start: iso(startEpoch), durationMs: round3(Math.max(0, responded - start - (invocation.responseReadMs ?? 0))) },
-            { name: "responseDuration", start: iso(startEpoch + (responded - start - (invocation.responseReadMs ?? 0))), durationMs: round3(invocation.responseReadMs ?? 0) },
-            { name: "runtimeOverhead", start: iso(startEpoch + (responded - start)), durationMs: round3(Math.max(0, end - responded)) },
+            {
+              name: "responseLatency",
+              start: iso(startEpoch),
+              durationMs: round3(Math.max(0, responded - start - (invocation.responseReadMs ?? 0))),
+            },
+            {
+              name: "responseDuration",
+              start: iso(startEpoch + (responded - start - (invocation.responseReadMs ?? 0))),
+              durationMs: round3(invocation.responseReadMs ?? 0),
+            },
+            {
+              name: "runtimeOverhead",
+              start: iso(startEpoch + (responded - start)),
+              durationMs: round3(Math.max(0, end - responded)),
+            },
           ];
     publish(
       event("platform.runtimeDone", {
         requestId: invocation.id,
         status,
         ...(status !== "success" && invocation.errorType ? { errorType: invocation.errorType } : {}),
-        metrics: { durationMs: round3(Math.max(0, end - start)), producedBytes: invocation.producedBytes ?? 0 },
+        metrics: {
+          durationMs: round3(Math.max(0, end - start)),
+          producedBytes: invocation.producedBytes ?? 0,
+        },
         ...(spans ? { spans } : {}),
         tracing: tracing(invocation),
       }),
@@ -104,13 +123,22 @@ export function recordTelemetry(
         publish(
           event("platform.extension", {
             name: extension.name,
-            state: extension.state === "InitError" || extension.state === "Exited" ? extension.state : "Ready",
+            state:
+              extension.state === "InitError" || extension.state === "Exited" ? extension.state : "Ready",
             events: extension.events,
             ...(extension.errorType ? { errorType: extension.errorType } : {}),
           }),
         );
       }
-      publish(event("platform.initReport", { initializationType, phase, status, ...failed, metrics: { durationMs: round3(durationMs) } }));
+      publish(
+        event("platform.initReport", {
+          initializationType,
+          phase,
+          status,
+          ...failed,
+          metrics: { durationMs: round3(durationMs) },
+        }),
+      );
       hub.endInit();
     }),
     bus.on("invocationDispatch", emitStart),
@@ -122,7 +150,13 @@ export function recordTelemetry(
       const durationMs = invocation.durationMs ?? 0;
       const extensionOverhead =
         invocation.extensionOverheadMs !== undefined && invocation.hadExtensions
-          ? [{ name: "extensionOverhead", start: iso(Date.now() - invocation.extensionOverheadMs), durationMs: round3(invocation.extensionOverheadMs) }]
+          ? [
+              {
+                name: "extensionOverhead",
+                start: iso(Date.now() - invocation.extensionOverheadMs),
+                durationMs: round3(invocation.extensionOverheadMs),
+              },
+            ]
           : undefined;
       publish(
         event("platform.report", {
@@ -134,7 +168,9 @@ export function recordTelemetry(
             billedDurationMs: billedDuration(durationMs, invocation.initDurationMs),
             memorySizeMB: config.memorySizeMB,
             maxMemoryUsedMB: invocation.maxMemoryUsedMB ?? config.memorySizeMB,
-            ...(invocation.initDurationMs !== undefined ? { initDurationMs: round3(invocation.initDurationMs) } : {}),
+            ...(invocation.initDurationMs !== undefined
+              ? { initDurationMs: round3(invocation.initDurationMs) }
+              : {}),
           },
           ...(extensionOverhead ? { spans: extensionOverhead } : {}),
           tracing: tracing(invocation),
@@ -167,7 +203,8 @@ function logRecord(line: string, json: boolean): string | Record<string, unknown
   if (json && line.startsWith("{")) {
     try {
       const parsed: unknown = JSON.parse(line);
-      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed))
+        return parsed as Record<string, unknown>;
     } catch {
       // Not JSON after all: the line stays text.
     }

@@ -5,7 +5,12 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 
 const Iso = Type.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$" });
-const Status = Type.Union([Type.Literal("success"), Type.Literal("error"), Type.Literal("failure"), Type.Literal("timeout")]);
+const Status = Type.Union([
+  Type.Literal("success"),
+  Type.Literal("error"),
+  Type.Literal("failure"),
+  Type.Literal("timeout"),
+]);
 const InitType = Type.Literal("on-demand");
 const Phase = Type.Union([Type.Literal("init"), Type.Literal("invoke")]);
 const Tracing = Type.Object(
@@ -72,7 +77,13 @@ export const RecordSchemas = {
       status: Status,
       errorType: Type.Optional(Type.String()),
       metrics: Type.Optional(
-        Type.Object({ durationMs: Type.Number({ minimum: 0 }), producedBytes: Type.Optional(Type.Integer({ minimum: 0 })) }, strict),
+        Type.Object(
+          {
+            durationMs: Type.Number({ minimum: 0 }),
+            producedBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+          },
+          strict,
+        ),
       ),
       spans: Type.Optional(Type.Array(Span)),
       tracing: Type.Optional(Tracing),
@@ -112,12 +123,18 @@ export const RecordSchemas = {
     {
       name: Type.String(),
       state: Type.Literal("Subscribed"),
-      types: Type.Array(Type.Union([Type.Literal("platform"), Type.Literal("function"), Type.Literal("extension")])),
+      types: Type.Array(
+        Type.Union([Type.Literal("platform"), Type.Literal("function"), Type.Literal("extension")]),
+      ),
     },
     strict,
   ),
   "platform.logsDropped": Type.Object(
-    { reason: Type.String(), droppedRecords: Type.Integer({ minimum: 0 }), droppedBytes: Type.Integer({ minimum: 0 }) },
+    {
+      reason: Type.String(),
+      droppedRecords: Type.Integer({ minimum: 0 }),
+      droppedBytes: Type.Integer({ minimum: 0 }),
+    },
     strict,
   ),
   function: Type.Union([Type.String(), Type.Record(Type.String(), Type.Unknown())]),
@@ -150,17 +167,28 @@ const Buffering = Type.Object({
   maxBytes: Type.Optional(Type.Integer({ minimum: 262144, maximum: 1048576 })),
   timeoutMs: Type.Optional(Type.Integer({ minimum: 25, maximum: 30000 })),
 });
-const Types = Type.Array(Type.Union([Type.Literal("platform"), Type.Literal("function"), Type.Literal("extension")]), {
-  minItems: 1,
-});
+const Types = Type.Array(
+  Type.Union([Type.Literal("platform"), Type.Literal("function"), Type.Literal("extension")]),
+  {
+    minItems: 1,
+  },
+);
 const Destination = Type.Union([
   Type.Object({ protocol: Type.Literal("HTTP"), URI: Type.String({ minLength: 1 }) }),
-  Type.Object({ protocol: Type.Literal("TCP"), port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })), URI: Type.Optional(Type.String()) }),
+  Type.Object({
+    protocol: Type.Literal("TCP"),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    URI: Type.Optional(Type.String()),
+  }),
 ]);
 
 /** `PUT /2022-07-01/telemetry` body. */
 export const TelemetrySubscriptionRequest = Type.Object({
-  schemaVersion: Type.Union([Type.Literal("2022-07-01"), Type.Literal("2022-12-13"), Type.Literal("2025-01-29")]),
+  schemaVersion: Type.Union([
+    Type.Literal("2022-07-01"),
+    Type.Literal("2022-12-13"),
+    Type.Literal("2025-01-29"),
+  ]),
   types: Types,
   buffering: Type.Optional(Buffering),
   destination: Destination,
@@ -175,4 +203,6 @@ export const LogsSubscriptionRequest = Type.Object({
 });
 
 /** A validated subscription request (either API). */
-export type SubscriptionRequest = Static<typeof TelemetrySubscriptionRequest> | Static<typeof LogsSubscriptionRequest>;
+export type SubscriptionRequest =
+  | Static<typeof TelemetrySubscriptionRequest>
+  | Static<typeof LogsSubscriptionRequest>;

@@ -170,7 +170,8 @@ export class Subscription {
   /** After a batch: send again at once if a full batch waits, else wait for the timer. */
   private settleNext(): void {
     if (this.queue.length === 0) return;
-    if (this.queue.length >= this.buffering.maxItems || this.queuedBytes >= this.buffering.maxBytes) this.due = true;
+    if (this.queue.length >= this.buffering.maxItems || this.queuedBytes >= this.buffering.maxBytes)
+      this.due = true;
     if (this.due) this.pump();
     else if (!this.timer) {
       this.timer = setTimeout(() => {
