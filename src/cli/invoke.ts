@@ -51,6 +51,8 @@ export const invokeCommand = defineCommand({
         response = await fetch(url, {
           method: "POST",
           body: payload,
+          // An invocation may run up to 900 s without a byte on the wire: no client idle timeout.
+          timeout: false,
           headers: {
             "Content-Type": "application/json",
             "X-Amz-Invocation-Type": args["invocation-type"],

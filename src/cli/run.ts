@@ -1,7 +1,6 @@
 /** `lambda-sim run`: start the runtime, invoke it with each event, print each response, exit. */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { defineCommand } from "citty";
-import { consola } from "consola";
 import { functionArgs, simulatorOptionsFromArgs } from "./function-options.ts";
 import { startFromCli } from "./start.ts";
 import { assertKnownFlags, commandAfterDash, exitWithError, repeated, UsageError } from "./usage.ts";
@@ -57,14 +56,17 @@ export const runCommand = defineCommand({
       const sources = repeated(rawArgs, "event");
       if (sources.length === 0) sources.push("{}");
       const events: string[] = [];
-      for (const source of sources) events.push(await readEvent(source));
-      for (const event of events) {
-        if (event.trim() === "") continue;
-        try {
-          JSON.parse(event);
-        } catch (error) {
-          throw new UsageError(`event is not valid JSON: ${(error as Error).message}`);
+      for (const source of sources) {
+        const event = await readEvent(source);
+        if (event.trim() !== "") {
+          try {
+            JSON.parse(event);
+          } catch (error) {
+            const name = source === "-" ? "stdin" : source;
+            throw new UsageError(`--event ${name} is not valid JSON: ${(error as Error).message}`);
+          }
         }
+        events.push(event);
       }
       const simulator = await startFromCli(simulatorOptionsFromArgs(args, rawArgs), bootstrap);
       const interrupt = () => void simulator.shutdown().then(() => process.exit(130));
@@ -74,9 +76,18 @@ export const runCommand = defineCommand({
       for (const event of events) {
         const response = await simulator.invoke(event);
         process.stdout.write(`${outputLine(response.text())}\n`);
+        // As in Lambda, the invocation ends when the runtime (and extensions) ask for the next one:
+        // wait for that (END/REPORT) before the next event or the shutdown.
+        const { timeoutSeconds, initTimeoutSeconds } = simulator.config;
+        await simulator.waitForInvocationComplete(
+          response.requestId,
+          (timeoutSeconds + initTimeoutSeconds + 10) * 1000,
+        );
         if (response.functionError) {
           failures++;
-          consola.error(`invocation ${response.requestId} failed: ${response.errorType}`);
+          process.stderr.write(
+            `lambda-sim: invocation ${response.requestId} failed: ${response.errorType}\n`,
+          );
         }
       }
       await simulator.shutdown();

@@ -266,6 +266,11 @@ export class ExecutionEnvironment {
 
   /** `POST /runtime/init/error`: init fails; the environment resets once the answer is out. */
   initError(payload: Uint8Array, contentType: string, errorType: string, message: string): void {
+    if (this.phaseValue === "Uninitialized" && !this.launcher) {
+      // A runtime started elsewhere fails its first init before ever calling /next.
+      const invocation = this.queue.shift();
+      this.beginInit(invocation ? "invoke" : "init", invocation, this.awaitingSinceMono);
+    }
     const init = this.init;
     if (this.phaseValue !== "Initializing" || !init || init.runtimeCalledNext) {
       throw invalidStateTransition(this.phaseValue === "Invoking" ? "Running" : "Ready", "InitError");
@@ -636,7 +641,8 @@ export class ExecutionEnvironment {
 
   private onProcessFailure(failure: Failure, isRuntime: boolean): void {
     if (this.phaseValue === "Initializing" && this.init) {
-      this.failInit(this.init, isRuntime ? (this.init.failure ?? failure) : failure);
+      // A failure the process reported before dying (init/error) explains its exit best.
+      this.failInit(this.init, this.init.failure ?? failure);
       return;
     }
     const invocation = this.current;

@@ -280,7 +280,8 @@ export class ExtensionRegistry {
         "Extension.InvalidExtensionIdentifier",
         "Invalid Lambda-Extension-Identifier",
       );
-    const extension = this.byId.get(id);
+    // UUIDs compare case-insensitively (the supervisor parses the header into a UUID first).
+    const extension = this.byId.get(id.toLowerCase());
     if (!extension) throw new LambdaError(403, "Extension.UnknownExtensionIdentifier", unknownMessage(id));
     return extension;
   }

@@ -46,7 +46,10 @@ function contentTypeOf(request: Request, fallback: string): string {
 
 /** Routes of the Runtime API bound to one environment. */
 export function runtimeApi(environment: ExecutionEnvironment, config: FunctionConfig) {
+  // HEAD /next is refused explicitly: Bun would run the GET handler and hand an invocation to a
+  // request whose body is dropped.
   return new Elysia({ name: "runtime-api" })
+    .head(`${PREFIX}/invocation/next`, methodNotAllowed)
     .get(`${PREFIX}/invocation/next`, async ({ request }) => {
       try {
         return nextResponse(await environment.next(request.signal), config);

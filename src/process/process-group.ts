@@ -3,7 +3,7 @@
  * blocks reading a pipe from the simulator and kills the whole group when that pipe closes, so
  * no process outlives the simulator, even when the simulator itself is SIGKILLed.
  */
-import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { accessSync, constants, readdirSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import type { ProcessExit } from "../core/environment.ts";
 import { forEachLine } from "./lines.ts";
@@ -81,10 +81,12 @@ export function spawnGroup(options: SpawnGroupOptions): ProcessGroup {
     forEachLine(child.stdout, (line) => options.onLine(line, "stdout")),
     forEachLine(child.stderr, (line) => options.onLine(line, "stderr")),
   ]).then(() => undefined);
-  const exited = child.exited.then((code) => {
+  const exited = child.exited.then(async (code) => {
     live.delete(pid);
-    // The leader is gone; take the rest of its group (children it left behind, the watchdog) with it.
+    // The leader is gone; take the rest of its group (children it left behind, the watchdog) with it,
+    // and report the exit only once the whole group is gone.
     signalGroup(pid, "SIGKILL");
+    await groupGone(pid);
     const signal = child.signalCode === null ? null : String(child.signalCode);
     return { code: signal ? null : code, signal };
   });
@@ -103,6 +105,40 @@ export function spawnGroup(options: SpawnGroupOptions): ProcessGroup {
     kill: () => signalGroup(pid, "SIGKILL"),
     maxMemoryUsedMB: () => treePeakMemoryMB(pid),
   };
+}
+
+/** True while a live (non-zombie) process is in process group `pgid`. */
+function groupExists(pgid: number): boolean {
+  if (process.platform !== "linux") {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === "EPERM";
+    }
+  }
+  // Zombies count for kill(-pgid, 0), and reparented ones may never be reaped in a container.
+  for (const entry of readdirSync("/proc")) {
+    if (entry.charCodeAt(0) > 57) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "latin1");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ", 3);
+      if (Number(fields[2]) === pgid && fields[0] !== "Z") return true;
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return false;
+}
+
+/** Waits (bounded) until the kernel has removed every member of a SIGKILLed group. */
+async function groupGone(pgid: number, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  // SIGKILL is already sent: this only observes the kernel reaping the members.
+  while (groupExists(pgid) && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    signalGroup(pgid, "SIGKILL");
+  }
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
