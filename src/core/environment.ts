@@ -623,10 +623,11 @@ export class ExecutionEnvironment {
     this.events.emit("runtimeExit", { pid: runtime.pid, ...exit });
     if (generation !== this.generation) return;
     this.runtime = undefined;
-    this.onProcessFailure(
-      { status: "error", errorType: "Runtime.ExitError", message: describeExit(exit.code, exit.signal) },
-      true,
-    );
+    this.onProcessFailure({
+      status: "error",
+      errorType: "Runtime.ExitError",
+      message: describeExit(exit.code, exit.signal),
+    });
   }
 
   private onExtensionExit(generation: number, name: string, exit: ProcessExit): void {
@@ -636,10 +637,10 @@ export class ExecutionEnvironment {
     extension?.setError("Exited", "Extension.Crash");
     this.extensionProcesses.delete(name);
     const reason = describeExit(exit.code, exit.signal).replace("Runtime", `Extension ${name}`);
-    this.onProcessFailure({ status: "error", errorType: "Extension.Crash", message: reason }, false);
+    this.onProcessFailure({ status: "error", errorType: "Extension.Crash", message: reason });
   }
 
-  private onProcessFailure(failure: Failure, isRuntime: boolean): void {
+  private onProcessFailure(failure: Failure): void {
     if (this.phaseValue === "Initializing" && this.init) {
       // A failure the process reported before dying (init/error) explains its exit best.
       this.failInit(this.init, this.init.failure ?? failure);

@@ -58,6 +58,11 @@ export class TelemetryHub {
     return () => this.sinks.delete(sink);
   }
 
+  /** True when an event published now would reach anyone (skip building it otherwise). */
+  get wanted(): boolean {
+    return this.capture !== undefined || this.sinks.size > 0 || this.subscriptions.size > 0 || this.initOpen;
+  }
+
   /** Publishes one event. */
   publish(event: TelemetryEvent): void {
     this.capture?.add(event);

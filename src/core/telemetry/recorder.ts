@@ -141,9 +141,11 @@ export function recordTelemetry(
       );
       hub.endInit();
     }),
-    bus.on("invocationDispatch", emitStart),
-    bus.on("runtimeDone", emitRuntimeDone),
+    // Events nobody would receive are not built (the invoke hot path stays lean without subscribers).
+    bus.on("invocationDispatch", (invocation) => hub.wanted && emitStart(invocation)),
+    bus.on("runtimeDone", (invocation) => hub.wanted && emitRuntimeDone(invocation)),
     bus.on("invocationComplete", (invocation) => {
+      if (!hub.wanted) return;
       emitStart(invocation);
       emitRuntimeDone(invocation);
       const status = invocation.status as OutcomeStatus;
@@ -181,7 +183,7 @@ export function recordTelemetry(
       publish(event("platform.telemetrySubscription", { name, state: "Subscribed", types }));
     }),
     bus.on("log", ({ source, line }) => {
-      if (source === "platform") return;
+      if (source === "platform" || !hub.wanted) return;
       publish(event(source, logRecord(line, isJsonLogs())));
     }),
     bus.on("phase", ({ phase }) => {
