@@ -25,13 +25,20 @@ while (true) {
   };
   try {
     const result = await handler((await next.json()) as { name?: string; fail?: boolean }, context);
-    await fetch(`${api}/invocation/${context.requestId}/response`, { method: "POST", body: JSON.stringify(result) });
+    await fetch(`${api}/invocation/${context.requestId}/response`, {
+      method: "POST",
+      body: JSON.stringify(result),
+    });
   } catch (error) {
     const err = error as Error;
     await fetch(`${api}/invocation/${context.requestId}/error`, {
       method: "POST",
       headers: { "Lambda-Runtime-Function-Error-Type": `Runtime.${err.name}` },
-      body: JSON.stringify({ errorType: err.name, errorMessage: err.message, stackTrace: err.stack?.split("\n") }),
+      body: JSON.stringify({
+        errorType: err.name,
+        errorMessage: err.message,
+        stackTrace: err.stack?.split("\n"),
+      }),
     });
   }
 }
