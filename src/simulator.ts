@@ -1,5 +1,5 @@
 /** The facade: one function, its execution environment, the HTTP server and the event bus. */
-import { type ConsolaInstance, createConsola } from "consola";
+import { type ConsolaInstance, type ConsolaReporter, createConsola, LogLevels } from "consola";
 import {
   type FunctionConfig,
   functionArn,
@@ -69,6 +69,13 @@ export interface InvokeResponse extends InvocationResult {
 
 const decoder = new TextDecoder();
 
+/** Writes each log line to stderr as it is, after `[tag] ` for runtime and extension output. */
+const plainStderr: ConsolaReporter = {
+  log: ({ tag, args }) => {
+    process.stderr.write(`${tag ? `[${tag}] ` : ""}${args.map(String).join(" ")}\n`);
+  },
+};
+
 /** Errors of the wait helpers when their time is up. */
 export class WaitTimeoutError extends Error {
   constructor(what: string, timeoutMs: number) {
@@ -111,7 +118,9 @@ export class Simulator implements AsyncDisposable {
     }
     this.config = resolveFunctionConfig(config);
     this.logStreamName = newLogStreamName(this.config);
-    this.logger = logger ?? createConsola({ stdout: process.stderr, stderr: process.stderr });
+    // Level and reporter are explicit: consola's defaults hide logs when NODE_ENV=test or TEST is
+    // set (as under `bun test`) and prefix every line with `[log]` when CI is set.
+    this.logger = logger ?? createConsola({ level: LogLevels.info, reporters: [plainStderr] });
     this.telemetry = new TelemetryHub({
       ownPort: () => this.server.port,
       transports: transportFor,
@@ -221,6 +230,16 @@ export class Simulator implements AsyncDisposable {
       throw new ConfigurationError(`cannot start ${what}: ${(error as Error).message}`);
     }
     return cwd;
+  }
+
+  /** Starts the init phase now (launching the extensions) when the runtime is started elsewhere. */
+  startInit(): void {
+    this.environment.start();
+  }
+
+  /** Number of inits so far (cold starts, including inits re-run inside an invoke). */
+  initCount(): number {
+    return this.environment.initCount;
   }
 
   /** Number of extensions registered in the current init. */

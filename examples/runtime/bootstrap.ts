@@ -17,7 +17,7 @@ async function handler(event: { name?: string; fail?: boolean }, context: Contex
 
 console.log(`init: ${process.env.AWS_LAMBDA_FUNCTION_NAME} (${process.env._HANDLER})`);
 while (true) {
-  const next = await fetch(`${api}/invocation/next`);
+  const next = await fetch(`${api}/invocation/next`, { timeout: false });
   const context: Context = {
     requestId: next.headers.get("Lambda-Runtime-Aws-Request-Id") ?? "",
     deadlineMs: Number(next.headers.get("Lambda-Runtime-Deadline-Ms")),

@@ -1,6 +1,8 @@
 /** The function and server flags every command that starts a simulator shares. */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import type { ArgsDef } from "citty";
+import { FreezeMode } from "../core/freeze.ts";
 import type { SimulatorOptions } from "../simulator.ts";
 import { numberFlag, repeated, UsageError } from "./usage.ts";
 
@@ -20,9 +22,48 @@ export const functionArgs = {
   "env-file": { type: "string", description: "File of KEY=VALUE lines for the function's environment" },
   "log-format": { type: "string", description: "Log format: Text or JSON", default: "Text" },
   "task-root": { type: "string", description: "Function code directory (LAMBDA_TASK_ROOT, runtime cwd)" },
+  extension: {
+    type: "string",
+    description: "External extension executable, started before the runtime (repeatable)",
+  },
+  "extensions-dir": {
+    type: "string",
+    description: "Start every executable in DIR as an extension, like /opt/extensions",
+  },
+  "shutdown-timeout": {
+    type: "string",
+    description: "Shutdown phase budget in ms, replacing Lambda's 0/500/2000 (debugging)",
+  },
+  "telemetry-file": { type: "string", description: "Append every telemetry event to FILE as JSON lines" },
+  freeze: {
+    type: "boolean",
+    description: "Freeze (SIGSTOP) every process between invocations, as Lambda does",
+  },
 } as const satisfies ArgsDef;
 
-type FunctionArgValues = { [K in keyof typeof functionArgs]?: string };
+type FunctionArgValues = { [K in keyof typeof functionArgs]?: string | boolean };
+
+/** The external extensions the flags name: --extensions-dir executables in name order, then each --extension. */
+export function extensionsFromArgs(args: FunctionArgValues, rawArgs: readonly string[]): string[] {
+  const paths: string[] = [];
+  const dir = args["extensions-dir"];
+  if (typeof dir === "string" && dir !== "") {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir).sort();
+    } catch (error) {
+      throw new UsageError(
+        `cannot read --extensions-dir ${dir}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+      );
+    }
+    for (const entry of entries) {
+      if (entry.startsWith(".")) continue;
+      const path = join(dir, entry);
+      if (statSync(path).isFile()) paths.push(path);
+    }
+  }
+  return [...paths, ...repeated(rawArgs, "extension")];
+}
 
 /** Parses `KEY=VALUE` lines (blank lines and `#` comments skipped, optional quotes removed). */
 export function parseEnvFile(text: string, source: string): Record<string, string> {
@@ -57,7 +98,7 @@ export function simulatorOptionsFromArgs(
 ): SimulatorOptions {
   let environment: Record<string, string> = {};
   const envFile = args["env-file"];
-  if (envFile) {
+  if (typeof envFile === "string" && envFile !== "") {
     let text: string;
     try {
       text = readFileSync(envFile, "utf8");
@@ -69,27 +110,40 @@ export function simulatorOptionsFromArgs(
     environment = parseEnvFile(text, envFile);
   }
   environment = { ...environment, ...envPairs(repeated(rawArgs, "env")) };
-  const logFormat = args["log-format"] ?? "Text";
+  const logFormat = (args["log-format"] as string | undefined) ?? "Text";
   if (logFormat !== "Text" && logFormat !== "JSON") {
     throw new UsageError(`--log-format must be Text or JSON, got ${JSON.stringify(logFormat)}`);
   }
-  const port = numberFlag(args.port, "port", true);
+  const text = (name: keyof typeof functionArgs) => {
+    const value = args[name];
+    return typeof value === "string" ? value : undefined;
+  };
+  const port = numberFlag(text("port"), "port", true);
+  const shutdownTimeoutMs = numberFlag(text("shutdown-timeout"), "shutdown-timeout", true);
+  if (shutdownTimeoutMs !== undefined && shutdownTimeoutMs < 0) {
+    throw new UsageError(`--shutdown-timeout must be 0 or more milliseconds, got ${shutdownTimeoutMs}`);
+  }
   if (port !== undefined && (port < 0 || port > 65535))
     throw new UsageError(`--port must be 0-65535, got ${port}`);
   return {
-    host: args.host,
+    host: text("host"),
     port,
-    functionName: args["function-name"],
-    functionVersion: args["function-version"],
-    handler: args.handler,
-    memorySizeMB: numberFlag(args.memory, "memory", true),
-    timeoutSeconds: numberFlag(args.timeout, "timeout"),
-    initTimeoutSeconds: numberFlag(args["init-timeout"], "init-timeout"),
-    region: args.region,
-    accountId: args["account-id"],
+    functionName: text("function-name"),
+    functionVersion: text("function-version"),
+    handler: text("handler"),
+    memorySizeMB: numberFlag(text("memory"), "memory", true),
+    timeoutSeconds: numberFlag(text("timeout"), "timeout"),
+    initTimeoutSeconds: numberFlag(text("init-timeout"), "init-timeout"),
+    region: text("region"),
+    accountId: text("account-id"),
     logFormat,
-    taskRoot: args["task-root"],
+    taskRoot: text("task-root"),
     environment,
+    shutdownTimeoutMs,
+    telemetryFile: text("telemetry-file"),
+    freezeMode: args.freeze === true ? FreezeMode.Process : FreezeMode.None,
+    // The control API's /_simulator/telemetry serves what is captured.
+    captureTelemetry: true,
   };
 }
 

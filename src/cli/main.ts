@@ -15,4 +15,12 @@ const main = defineCommand({
   subCommands: { serve: serveCommand, run: runCommand, invoke: invokeCommand },
 });
 
+const commands = ["serve", "run", "invoke"];
+const [first] = process.argv.slice(2);
+if (first !== undefined && !first.startsWith("-") && !commands.includes(first)) {
+  process.stderr.write(
+    `lambda-sim: unknown command ${JSON.stringify(first)}; use one of ${commands.join(", ")} (see --help)\n`,
+  );
+  process.exit(2);
+}
 await runMain(main);

@@ -1,5 +1,5 @@
 /** Starting a simulator from CLI flags, with signals wired so nothing outlives the command. */
-import { type ConsolaReporter, consola, createConsola, LogLevels } from "consola";
+import { consola } from "consola";
 import { ConfigurationError } from "../core/errors.ts";
 import { Simulator, type SimulatorOptions } from "../simulator.ts";
 import { FLAG_FOR_FIELD } from "./function-options.ts";
@@ -11,25 +11,25 @@ function renameFields(message: string): string {
   );
 }
 
-/** Writes each log line to stderr as it is, after `[tag] ` for runtime and extension output. */
-const plainStderr: ConsolaReporter = {
-  log: ({ tag, args }) => {
-    process.stderr.write(`${tag ? `[${tag}] ` : ""}${args.map(String).join(" ")}\n`);
-  },
-};
-
 /** Starts the simulator and, when given, the bootstrap; configuration problems become UsageErrors. */
-export async function startFromCli(options: SimulatorOptions, bootstrap: string[]): Promise<Simulator> {
+export async function startFromCli(
+  options: SimulatorOptions,
+  bootstrap: string[],
+  extensions: string[] = [],
+): Promise<Simulator> {
   let simulator: Simulator;
   try {
-    // Logs go to stderr so that stdout carries only what commands print on purpose. Level and
-    // reporter are explicit: consola's defaults hide them when NODE_ENV=test or TEST is set (as
-    // under `bun test`) and prefix every line with `[log]` when CI is set.
-    const logger = createConsola({ level: LogLevels.info, reporters: [plainStderr] });
-    simulator = await Simulator.start({ ...options, echoLogs: true, logger });
+    // The library's default logger writes to stderr: stdout carries only what commands print on purpose.
+    simulator = await Simulator.start({ ...options, echoLogs: true });
   } catch (error) {
     if (error instanceof ConfigurationError) throw new UsageError(renameFields(error.message));
     throw error;
+  }
+  try {
+    for (const extension of extensions) simulator.spawnExtension([extension]);
+  } catch (error) {
+    await simulator.shutdown();
+    throw error instanceof ConfigurationError ? new UsageError(error.message) : error;
   }
   if (bootstrap.length > 0) {
     try {
@@ -38,6 +38,8 @@ export async function startFromCli(options: SimulatorOptions, bootstrap: string[
       await simulator.shutdown();
       throw error instanceof ConfigurationError ? new UsageError(error.message) : error;
     }
+  } else if (extensions.length > 0) {
+    simulator.startInit();
   }
   return simulator;
 }

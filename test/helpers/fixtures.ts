@@ -1,5 +1,4 @@
 /** Paths of the fixture programs and a simulator factory that cleans up after each test. */
-import { afterEach } from "bun:test";
 import { join } from "node:path";
 import { Simulator, type SimulatorOptions } from "../../src/index.ts";
 
@@ -9,9 +8,11 @@ export const FIXTURES = join(import.meta.dir, "..", "fixtures");
 export const ECHO_RUNTIME = join(FIXTURES, "runtimes", "echo.ts");
 
 const started: Simulator[] = [];
-afterEach(async () => {
+
+/** Shuts down every simulator startSimulator made (test/setup.ts runs it after each test of every file). */
+export async function shutdownStartedSimulators(): Promise<void> {
   await Promise.all(started.splice(0).map((simulator) => simulator.shutdown()));
-});
+}
 
 /** Starts a simulator on a free port; it is shut down after the current test. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {

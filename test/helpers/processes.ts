@@ -27,3 +27,14 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** True when `pid` is stopped (state T in /proc/PID/stat). */
+export function isStopped(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    const state = stat.charAt(stat.lastIndexOf(")") + 2);
+    return state === "T" || state === "t";
+  } catch {
+    return false;
+  }
+}

@@ -1,6 +1,15 @@
 /** The legacy Logs API's view of telemetry (reference 3.6): older record shapes, string logs. */
 import type { TelemetryEvent } from "./schemas.ts";
 
+/** The line as written for `function`/`extension` events whose record is its parsed JSON (JSON log format). */
+const writtenLines = new WeakMap<TelemetryEvent, string>();
+
+/** Remembers the text a JSON log record was parsed from: Logs API subscribers get that text, as written. */
+export function rememberWrittenLine(event: TelemetryEvent, line: string): TelemetryEvent {
+  if (typeof event.record !== "string") writtenLines.set(event, line);
+  return event;
+}
+
 /** Schema versions of the Logs API. */
 export type LogsSchemaVersion = "2020-08-15" | "2021-03-18";
 
@@ -13,7 +22,12 @@ export function logsApiView(event: TelemetryEvent, schemaVersion: LogsSchemaVers
     case "function":
     case "extension":
       return [
-        out(event.type, typeof event.record === "string" ? event.record : JSON.stringify(event.record)),
+        out(
+          event.type,
+          typeof event.record === "string"
+            ? event.record
+            : (writtenLines.get(event) ?? JSON.stringify(event.record)),
+        ),
       ];
     case "platform.start": {
       const { requestId, version } = event.record as { requestId: string; version?: string };

@@ -8,6 +8,7 @@ import type { EventBus, OutcomeStatus } from "../events.ts";
 import type { Invocation } from "../invocation.ts";
 import { billedDuration } from "../platform-log.ts";
 import type { TelemetryHub } from "./hub.ts";
+import { rememberWrittenLine } from "./logs-api.ts";
 import type { TelemetryEvent, TelemetryRecord, TelemetryType } from "./schemas.ts";
 
 const iso = (epochMs: number) => new Date(epochMs).toISOString();
@@ -184,7 +185,7 @@ export function recordTelemetry(
     }),
     bus.on("log", ({ source, line }) => {
       if (source === "platform" || !hub.wanted) return;
-      publish(event(source, logRecord(line, isJsonLogs())));
+      publish(rememberWrittenLine(event(source, logRecord(line, isJsonLogs())), line));
     }),
     bus.on("phase", ({ phase }) => {
       // Lambda freezes the environment between invokes: nothing is delivered until the next thaw.

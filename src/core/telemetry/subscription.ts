@@ -41,6 +41,8 @@ export class Subscription {
   private due = false;
   private paused = false;
   private closed = false;
+  /** Set by flushNow (shutdown): every later batch leaves at once, not after timeoutMs. */
+  private flushing = false;
   private retries = 0;
   private droppedRecords = 0;
   private droppedBytes = 0;
@@ -85,6 +87,7 @@ export class Subscription {
 
   /** Sends everything buffered now, ignoring timeoutMs (used during shutdown). */
   flushNow(): void {
+    this.flushing = true;
     if (this.queue.length > 0) this.due = true;
     this.pump();
   }
@@ -105,7 +108,11 @@ export class Subscription {
     this.queue.push({ json, bytes });
     this.queuedBytes += bytes;
     this.offered++;
-    if (this.queue.length >= this.buffering.maxItems || this.queuedBytes >= this.buffering.maxBytes) {
+    if (
+      this.flushing ||
+      this.queue.length >= this.buffering.maxItems ||
+      this.queuedBytes >= this.buffering.maxBytes
+    ) {
       this.due = true;
       this.pump();
     } else if (!this.timer && !this.due) {
@@ -170,7 +177,11 @@ export class Subscription {
   /** After a batch: send again at once if a full batch waits, else wait for the timer. */
   private settleNext(): void {
     if (this.queue.length === 0) return;
-    if (this.queue.length >= this.buffering.maxItems || this.queuedBytes >= this.buffering.maxBytes)
+    if (
+      this.flushing ||
+      this.queue.length >= this.buffering.maxItems ||
+      this.queuedBytes >= this.buffering.maxBytes
+    )
       this.due = true;
     if (this.due) this.pump();
     else if (!this.timer) {
