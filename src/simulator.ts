@@ -9,7 +9,7 @@ import {
 } from "./core/config.ts";
 import { type EnvironmentPhase, ExecutionEnvironment } from "./core/environment.ts";
 import { ConfigurationError } from "./core/errors.ts";
-import { EventBus, type SimulatorEventName } from "./core/events.ts";
+import { EventBus, type SimulatorEventMap, type SimulatorEventName } from "./core/events.ts";
 import type { ExtensionInfo, ShutdownReason } from "./core/extensions.ts";
 import { FreezeMode } from "./core/freeze.ts";
 import {
@@ -341,16 +341,16 @@ export class Simulator implements AsyncDisposable {
   /** Resolves with the payload of the next `name` event matching `predicate`. */
   waitForEvent<K extends SimulatorEventName>(
     name: K,
-    predicate: (payload: Parameters<Parameters<EventBus["on"]>[1]>[0]) => boolean = () => true,
+    predicate: (payload: SimulatorEventMap[K]) => boolean = () => true,
     timeoutMs = 30_000,
-  ): Promise<unknown> {
+  ): Promise<SimulatorEventMap[K]> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         off();
         reject(new WaitTimeoutError(`event ${name}`, timeoutMs));
       }, timeoutMs);
       const off = this.events.on(name, (payload) => {
-        if (!predicate(payload as never)) return;
+        if (!predicate(payload)) return;
         clearTimeout(timer);
         off();
         resolve(payload);
