@@ -112,4 +112,21 @@ describe("Simulator library", () => {
     await expect(Simulator.start({ port: 0, environment: { "1BAD": "x" } })).rejects.toThrow(/invalid key/);
     await expect(Simulator.start({ port: 0, memorySizeMB: 64 })).rejects.toThrow(/memorySizeMB/);
   });
+
+  test("with the JSON log format, START and REPORT become platform.start / platform.report JSON records", async () => {
+    const sim = await startSimulator({ logFormat: "JSON" });
+    sim.spawnRuntime([ECHO_RUNTIME]);
+    const response = await sim.invoke({ a: 1 });
+    const state = await sim.waitForInvocationComplete(response.requestId, 20_000);
+    const records = state.logs.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line));
+    expect(records.map((r) => r.type)).toEqual(["platform.start", "platform.report"]);
+    expect(records[0].record).toEqual({ requestId: response.requestId, version: "$LATEST" });
+    const report = records[1].record;
+    expect(report.status).toBe("success");
+    expect(report.metrics.memorySizeMB).toBe(128);
+    expect(report.metrics.billedDurationMs).toBe(
+      Math.ceil(report.metrics.durationMs + report.metrics.initDurationMs),
+    );
+    expect(state.logs.some((line) => line.startsWith("END "))).toBe(false);
+  });
 });

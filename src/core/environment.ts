@@ -13,10 +13,8 @@ import { type Invocation, InvocationStatus } from "./invocation.ts";
 import {
   billedDuration,
   describeExit,
-  endLine,
-  initReportLine,
-  reportLine,
-  startLine,
+  type PlatformLines,
+  platformLines,
   timeoutLine,
   timeoutMessage,
 } from "./platform-log.ts";
@@ -111,6 +109,7 @@ export class ExecutionEnvironment {
   /** Number of inits started (cold starts and retries). */
   initCount = 0;
   private freeze?: FreezeControl;
+  private readonly lines: PlatformLines;
   private readonly extraFreezePids = new Set<number>();
 
   constructor(
@@ -119,6 +118,7 @@ export class ExecutionEnvironment {
     private readonly telemetry?: TelemetryHub,
   ) {
     this.registryValue = this.newRegistry();
+    this.lines = platformLines(config.logFormat);
   }
 
   /** Current phase. */
@@ -454,7 +454,7 @@ export class ExecutionEnvironment {
     invocation.startedAt = Date.now();
     invocation.deadlineMs = invocation.startedAt + Math.round(timeoutSeconds * 1000);
     this.current = invocation;
-    this.platformLog(startLine(invocation.id, this.config.functionVersion), invocation);
+    this.platformLog(this.lines.start(invocation.id, this.config.functionVersion), invocation);
     this.events.emit("invocationStart", invocation);
     this.deadlineTimer = setTimeout(() => this.onDeadline(invocation, timeoutSeconds), timeoutSeconds * 1000);
   }
@@ -591,7 +591,10 @@ export class ExecutionEnvironment {
       extensions: this.extensionInfos(),
     });
     const invocation = this.current;
-    this.platformLog(initReportLine(durationMs, init.phase, failure.status, failure.errorType), invocation);
+    this.platformLog(
+      this.lines.initReport(durationMs, init.phase, failure.status, failure.errorType),
+      invocation,
+    );
     if (invocation && failure.status !== "timeout") {
       invocation.initDurationMs = durationMs;
       const payload =
@@ -669,7 +672,7 @@ export class ExecutionEnvironment {
         durationMs,
         extensions: this.extensionInfos(),
       });
-      this.platformLog(initReportLine(durationMs, init.phase, "timeout"), invocation);
+      this.platformLog(this.lines.initReport(durationMs, init.phase, "timeout"), invocation);
     }
     this.platformLog(timeoutLine(invocation.id, timeoutSeconds), invocation);
     this.platformFailure(
@@ -732,9 +735,10 @@ export class ExecutionEnvironment {
     const durationMs = invocation.startedMono === undefined ? 0 : performance.now() - invocation.startedMono;
     const measured = this.measureMemoryMB();
     invocation.maxMemoryUsedMB = Math.min(measured ?? this.config.memorySizeMB, this.config.memorySizeMB);
-    this.platformLog(endLine(invocation.id), invocation);
+    const end = this.lines.end(invocation.id);
+    if (end) this.platformLog(end, invocation);
     this.platformLog(
-      reportLine({
+      this.lines.report({
         requestId: invocation.id,
         durationMs,
         billedDurationMs: billedDuration(durationMs, invocation.initDurationMs),

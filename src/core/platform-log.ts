@@ -84,3 +84,50 @@ export function describeExit(code: number | null, signal: string | null): string
   if (code === 0 || code === null) return "Runtime exited without providing a reason";
   return `Runtime exited with error: exit status ${code}`;
 }
+
+/** Lambda's own log lines in the function's log format: text lines, or JSON objects (reference 5.3). */
+export interface PlatformLines {
+  start(requestId: string, version: string): string;
+  /** The END line; JSON logs have none. */
+  end(requestId: string): string | undefined;
+  report(figures: ReportFigures): string;
+  initReport(durationMs: number, phase: InitPhase, status: OutcomeStatus, errorType?: string): string;
+}
+
+const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
+
+function jsonLine(type: string, record: object): string {
+  return JSON.stringify({ time: new Date().toISOString(), type, record });
+}
+
+/** The platform lines for `Text` or `JSON` log format. */
+export function platformLines(format: "Text" | "JSON"): PlatformLines {
+  if (format === "Text") {
+    return { start: startLine, end: endLine, report: reportLine, initReport: initReportLine };
+  }
+  return {
+    start: (requestId, version) => jsonLine("platform.start", { requestId, version }),
+    end: () => undefined,
+    report: (r) =>
+      jsonLine("platform.report", {
+        requestId: r.requestId,
+        metrics: {
+          durationMs: round3(r.durationMs),
+          billedDurationMs: r.billedDurationMs,
+          memorySizeMB: r.memorySizeMB,
+          maxMemoryUsedMB: r.maxMemoryUsedMB,
+          ...(r.initDurationMs !== undefined ? { initDurationMs: round3(r.initDurationMs) } : {}),
+        },
+        status: r.status,
+        ...(r.status !== "success" && r.errorType ? { errorType: r.errorType } : {}),
+      }),
+    initReport: (durationMs, phase, status, errorType) =>
+      jsonLine("platform.initReport", {
+        initializationType: "on-demand",
+        phase,
+        status,
+        ...(status !== "success" && errorType ? { errorType } : {}),
+        metrics: { durationMs: round3(durationMs) },
+      }),
+  };
+}

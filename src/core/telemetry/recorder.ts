@@ -46,16 +46,25 @@ export function recordTelemetry(
   const publish = (e: TelemetryEvent) => hub.publish(e);
   const initializationType = "on-demand" as const;
 
+  // The invocation with the runtime: a listener that appears mid-invocation still gets its start first.
+  let dispatched: Invocation | undefined;
+
   const emitStart = (invocation: Invocation) => {
     if (started.has(invocation)) return;
     started.add(invocation);
+    const sinceDispatch =
+      invocation.dispatchedMono === undefined ? 0 : performance.now() - invocation.dispatchedMono;
     publish(
-      event("platform.start", {
-        requestId: invocation.id,
-        version: config.functionVersion,
-        functionArn: functionArn(config, invocation.request.qualifier),
-        tracing: tracing(invocation),
-      }),
+      event(
+        "platform.start",
+        {
+          requestId: invocation.id,
+          version: config.functionVersion,
+          functionArn: functionArn(config, invocation.request.qualifier),
+          tracing: tracing(invocation),
+        },
+        Date.now() - sinceDispatch,
+      ),
     );
   };
 
@@ -143,9 +152,17 @@ export function recordTelemetry(
       hub.endInit();
     }),
     // Events nobody would receive are not built (the invoke hot path stays lean without subscribers).
-    bus.on("invocationDispatch", (invocation) => hub.wanted && emitStart(invocation)),
-    bus.on("runtimeDone", (invocation) => hub.wanted && emitRuntimeDone(invocation)),
+    bus.on("invocationDispatch", (invocation) => {
+      dispatched = invocation;
+      if (hub.wanted) emitStart(invocation);
+    }),
+    bus.on("runtimeDone", (invocation) => {
+      if (!hub.wanted) return;
+      emitStart(invocation);
+      emitRuntimeDone(invocation);
+    }),
     bus.on("invocationComplete", (invocation) => {
+      if (dispatched === invocation) dispatched = undefined;
       if (!hub.wanted) return;
       emitStart(invocation);
       emitRuntimeDone(invocation);
@@ -185,6 +202,7 @@ export function recordTelemetry(
     }),
     bus.on("log", ({ source, line }) => {
       if (source === "platform" || !hub.wanted) return;
+      if (dispatched && !dispatched.isComplete) emitStart(dispatched);
       publish(rememberWrittenLine(event(source, logRecord(line, isJsonLogs())), line));
     }),
     bus.on("phase", ({ phase }) => {
