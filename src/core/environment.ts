@@ -10,43 +10,19 @@ import type { EventBus, InitPhase, OutcomeStatus } from "./events.ts";
 import { type Extension, type ExtensionEvent, ExtensionRegistry, type ShutdownReason } from "./extensions.ts";
 import { FreezeControl, type Freezer } from "./freeze.ts";
 import { type Invocation, InvocationStatus } from "./invocation.ts";
-import {
-  billedDuration,
-  describeExit,
-  type PlatformLines,
-  platformLines,
-  timeoutLine,
-  timeoutMessage,
-} from "./platform-log.ts";
-import { type ProcessHandle, runShutdown } from "./shutdown.ts";
+import { errorPayload, InvocationOutcomes } from "./invocation-outcome.ts";
+import { InvocationQueue } from "./invocation-queue.ts";
+import type { ExtensionLauncher, Failure, LaunchedProcess, Launcher, ProcessExit } from "./launch.ts";
+import { describeExit, timeoutLine, timeoutMessage } from "./platform-log.ts";
+import { runShutdown } from "./shutdown.ts";
 import type { SubscriptionApi, TelemetryHub } from "./telemetry/hub.ts";
 
+export { errorPayload } from "./invocation-outcome.ts";
+export type { ExtensionLauncher, LaunchedProcess, Launcher, ProcessExit } from "./launch.ts";
 export type { ProcessHandle } from "./shutdown.ts";
 
 /** Largest response body the runtime may post (6 MiB + 100 bytes, the supervisor's constant). */
 export const MAX_RESPONSE_BYTES = 6_291_556;
-
-/** How a process ended. */
-export interface ProcessExit {
-  code: number | null;
-  signal: string | null;
-}
-
-/** A started runtime or extension process, as the process layer hands it to core. */
-export interface LaunchedProcess extends ProcessHandle {
-  readonly exited: Promise<ProcessExit>;
-}
-
-/** Starts a process for a new init; throws a LambdaError when it cannot be started. */
-export interface Launcher {
-  launch(): LaunchedProcess;
-}
-
-/** An external extension executable: launched at every init before the runtime. */
-export interface ExtensionLauncher extends Launcher {
-  /** The executable's base name; its registration must use it. */
-  readonly name: string;
-}
 
 /** Phase of the execution environment. */
 export type EnvironmentPhase =
@@ -56,15 +32,6 @@ export type EnvironmentPhase =
   | "Invoking"
   | "Resetting"
   | "ShutDown";
-
-interface Failure {
-  status: OutcomeStatus;
-  errorType: string;
-  message: string;
-  /** The body the runtime posted to `/init/error`, passed to the caller unchanged. */
-  payload?: Uint8Array;
-  contentType?: string;
-}
 
 interface InitAttempt {
   phase: InitPhase;
@@ -77,19 +44,10 @@ interface InitAttempt {
   runtimeCalledNext: boolean;
 }
 
-const encoder = new TextEncoder();
-const HISTORY_LIMIT = 1000;
-
-/** Lambda's error payload `{"errorMessage","errorType"}` as bytes. */
-export function errorPayload(errorType: string, errorMessage: string): Uint8Array {
-  return encoder.encode(JSON.stringify({ errorMessage, errorType }));
-}
-
 /** One execution environment of the function: one runtime, its extensions, one invocation at a time. */
 export class ExecutionEnvironment {
   private phaseValue: EnvironmentPhase = "Uninitialized";
-  private readonly queue: Invocation[] = [];
-  private readonly invocations = new Map<string, Invocation>();
+  private readonly queue = new InvocationQueue();
   private current?: Invocation;
   private waiter?: Deferred<Invocation>;
   private runtime?: LaunchedProcess;
@@ -103,13 +61,12 @@ export class ExecutionEnvironment {
   private pendingInitDurationMs?: number;
   private awaitingSinceMono = performance.now();
   private resetDone: Promise<void> = Promise.resolve();
-  private lastMaxMemoryMB?: number;
   /** Replaces Lambda's shutdown budget when set (ms). */
   shutdownBudgetOverrideMs?: number;
   /** Number of inits started (cold starts and retries). */
   initCount = 0;
   private freeze?: FreezeControl;
-  private readonly lines: PlatformLines;
+  private readonly outcomes: InvocationOutcomes;
   private readonly extraFreezePids = new Set<number>();
 
   constructor(
@@ -118,7 +75,7 @@ export class ExecutionEnvironment {
     private readonly telemetry?: TelemetryHub,
   ) {
     this.registryValue = this.newRegistry();
-    this.lines = platformLines(config.logFormat);
+    this.outcomes = new InvocationOutcomes(config, events, () => this.measureMemoryMB());
   }
 
   /** Current phase. */
@@ -148,12 +105,12 @@ export class ExecutionEnvironment {
 
   /** Every invocation still in the history (oldest first). */
   allInvocations(): Invocation[] {
-    return [...this.invocations.values()];
+    return this.queue.all();
   }
 
   /** The invocation with this request id, if still in the history. */
   invocation(id: string): Invocation | undefined {
-    return this.invocations.get(id);
+    return this.queue.get(id);
   }
 
   /** Sets how the runtime is started; with none, the environment waits for a runtime started elsewhere. */
@@ -185,8 +142,6 @@ export class ExecutionEnvironment {
     if (this.phaseValue === "ShutDown") {
       throw new LambdaError(500, "ServiceException", "The execution environment has been shut down");
     }
-    this.invocations.set(invocation.id, invocation);
-    this.trimHistory();
     this.queue.push(invocation);
     this.events.emit("invocationQueued", invocation);
     this.pump();
@@ -243,7 +198,7 @@ export class ExecutionEnvironment {
     invocation.responseReadMs = readMs;
     if (payload.byteLength > MAX_RESPONSE_BYTES) {
       const message = `Response payload size (${payload.byteLength} bytes) exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`;
-      this.answer(
+      this.outcomes.answer(
         invocation,
         errorPayload("Function.ResponseSizeTooLarge", message),
         "application/json",
@@ -256,12 +211,17 @@ export class ExecutionEnvironment {
       );
     }
     invocation.producedBytes = payload.byteLength;
-    this.answer(invocation, payload, contentType);
+    this.outcomes.answer(invocation, payload, contentType);
   }
 
   /** `POST /invocation/{id}/error`: the body goes to the caller unchanged. */
   fail(id: string, payload: Uint8Array, contentType: string, errorType: string): void {
-    this.answer(this.assertAnswerable(id, "InvocationErrorResponse"), payload, contentType, errorType);
+    this.outcomes.answer(
+      this.assertAnswerable(id, "InvocationErrorResponse"),
+      payload,
+      contentType,
+      errorType,
+    );
   }
 
   /** `POST /runtime/init/error`: init fails; the environment resets once the answer is out. */
@@ -346,7 +306,7 @@ export class ExecutionEnvironment {
     if (!this.telemetry) throw new LambdaError(500, "InternalServerError", "Telemetry is not available");
     const types = this.telemetry.subscribe(api, extension, body, this.phaseValue === "Initializing");
     const label = types.map((t) => t[0]?.toUpperCase() + t.slice(1)).join(", ");
-    this.platformLog(
+    this.outcomes.log(
       `${api === "telemetry" ? "TELEMETRY" : "LOGS"}\tName: ${extension.name}\tState: Subscribed\tTypes: [${label}]`,
     );
     this.events.emit("telemetrySubscription", { name: extension.name, types, api });
@@ -363,7 +323,7 @@ export class ExecutionEnvironment {
     // Answered but the runtime has not re-polled yet: it ends with its own outcome.
     if (current?.answered)
       this.completeInvocation(current, current.errorType ? "error" : "success", current.errorType);
-    for (const invocation of [...(this.current ? [this.current] : []), ...this.queue.splice(0)]) {
+    for (const invocation of [...(this.current ? [this.current] : []), ...this.queue.drain()]) {
       const message = `RequestId: ${invocation.id} Error: The execution environment was shut down before the invocation completed`;
       this.platformFailure(invocation, "failure", "Sandbox.Failure", message);
     }
@@ -454,7 +414,7 @@ export class ExecutionEnvironment {
     invocation.startedAt = Date.now();
     invocation.deadlineMs = invocation.startedAt + Math.round(timeoutSeconds * 1000);
     this.current = invocation;
-    this.platformLog(this.lines.start(invocation.id, this.config.functionVersion), invocation);
+    this.outcomes.log(this.outcomes.lines.start(invocation.id, this.config.functionVersion), invocation);
     this.events.emit("invocationStart", invocation);
     this.deadlineTimer = setTimeout(() => this.onDeadline(invocation, timeoutSeconds), timeoutSeconds * 1000);
   }
@@ -561,7 +521,7 @@ export class ExecutionEnvironment {
     });
     this.pendingInitDurationMs = durationMs;
     for (const e of this.registryValue.all()) {
-      this.platformLog(`EXTENSION\tName: ${e.name}\tState: Ready\tEvents: [${[...e.events].join(", ")}]`);
+      this.outcomes.log(`EXTENSION\tName: ${e.name}\tState: Ready\tEvents: [${[...e.events].join(", ")}]`);
     }
     if (this.current) {
       this.dispatch(this.current);
@@ -591,8 +551,8 @@ export class ExecutionEnvironment {
       extensions: this.extensionInfos(),
     });
     const invocation = this.current;
-    this.platformLog(
-      this.lines.initReport(durationMs, init.phase, failure.status, failure.errorType),
+    this.outcomes.log(
+      this.outcomes.lines.initReport(durationMs, init.phase, failure.status, failure.errorType),
       invocation,
     );
     if (invocation && failure.status !== "timeout") {
@@ -600,7 +560,7 @@ export class ExecutionEnvironment {
       const payload =
         failure.payload ??
         errorPayload(failure.errorType, `RequestId: ${invocation.id} Error: ${failure.message}`);
-      this.answer(invocation, payload, failure.contentType ?? "application/json", failure.errorType);
+      this.outcomes.answer(invocation, payload, failure.contentType ?? "application/json", failure.errorType);
       this.completeInvocation(invocation, failure.status, failure.errorType);
     }
     this.reset(failure.status === "timeout" ? "timeout" : "failure");
@@ -652,8 +612,8 @@ export class ExecutionEnvironment {
     const invocation = this.current;
     if (this.phaseValue === "Invoking" && invocation) {
       const message = `RequestId: ${invocation.id} Error: ${failure.message}`;
-      this.platformLog(message, invocation);
-      this.platformLog(failure.errorType, invocation);
+      this.outcomes.log(message, invocation);
+      this.outcomes.log(failure.errorType, invocation);
       this.platformFailure(invocation, "error", failure.errorType, message);
     }
     if (this.phaseValue !== "Resetting" && this.phaseValue !== "ShutDown") this.reset("failure");
@@ -672,9 +632,9 @@ export class ExecutionEnvironment {
         durationMs,
         extensions: this.extensionInfos(),
       });
-      this.platformLog(this.lines.initReport(durationMs, init.phase, "timeout"), invocation);
+      this.outcomes.log(this.outcomes.lines.initReport(durationMs, init.phase, "timeout"), invocation);
     }
-    this.platformLog(timeoutLine(invocation.id, timeoutSeconds), invocation);
+    this.outcomes.log(timeoutLine(invocation.id, timeoutSeconds), invocation);
     this.platformFailure(
       invocation,
       "timeout",
@@ -684,19 +644,6 @@ export class ExecutionEnvironment {
     this.reset("timeout");
   }
 
-  /** Records what the caller gets (first answer wins). */
-  private answer(invocation: Invocation, payload: Uint8Array, contentType: string, errorType?: string): void {
-    if (invocation.answered) return;
-    invocation.answered = true;
-    invocation.settle({
-      requestId: invocation.id,
-      payload,
-      contentType,
-      ...(errorType ? { functionError: "Unhandled" as const, errorType } : {}),
-    });
-    this.events.emit("invocationResponse", invocation);
-  }
-
   /** Answers the caller for the platform (when the runtime has not) and ends the invocation. */
   private platformFailure(
     invocation: Invocation,
@@ -704,7 +651,7 @@ export class ExecutionEnvironment {
     errorType: string,
     message: string,
   ): void {
-    this.answer(invocation, errorPayload(errorType, message), "application/json", errorType);
+    this.outcomes.answer(invocation, errorPayload(errorType, message), "application/json", errorType);
     this.completeInvocation(invocation, status, errorType);
   }
 
@@ -732,36 +679,17 @@ export class ExecutionEnvironment {
   private completeInvocation(invocation: Invocation, status: OutcomeStatus, errorType?: string): void {
     if (invocation.isComplete) return;
     clearTimeout(this.deadlineTimer);
-    const durationMs = invocation.startedMono === undefined ? 0 : performance.now() - invocation.startedMono;
-    const measured = this.measureMemoryMB();
-    invocation.maxMemoryUsedMB = Math.min(measured ?? this.config.memorySizeMB, this.config.memorySizeMB);
-    const end = this.lines.end(invocation.id);
-    if (end) this.platformLog(end, invocation);
-    this.platformLog(
-      this.lines.report({
-        requestId: invocation.id,
-        durationMs,
-        billedDurationMs: billedDuration(durationMs, invocation.initDurationMs),
-        memorySizeMB: this.config.memorySizeMB,
-        maxMemoryUsedMB: invocation.maxMemoryUsedMB,
-        initDurationMs: invocation.initDurationMs,
-        status,
-        errorType,
-      }),
-      invocation,
-    );
-    invocation.finish(status, durationMs, errorType);
+    this.outcomes.close(invocation, status, errorType);
     if (this.current === invocation) this.current = undefined;
     this.events.emit("invocationComplete", invocation);
   }
 
-  /** Peak memory of the environment's processes; remembered so a crashed runtime still reports one. */
-  private measureMemoryMB(): number | undefined {
-    const processes = [this.runtime, ...this.extensionProcesses.values()];
+  /** Peak memory of the environment's processes (runtime and extension trees), in MB. */
+  private measureMemoryMB(): number {
     let total = 0;
-    for (const process of processes) total += process?.maxMemoryUsedMB() ?? 0;
-    if (total > 0) this.lastMaxMemoryMB = Math.max(total, this.lastMaxMemoryMB ?? 0);
-    return this.lastMaxMemoryMB;
+    for (const process of [this.runtime, ...this.extensionProcesses.values()])
+      total += process?.maxMemoryUsedMB() ?? 0;
+    return total;
   }
 
   private reset(reason: ShutdownReason): void {
@@ -800,19 +728,6 @@ export class ExecutionEnvironment {
     const { totalMs } = await runShutdown(plan);
     this.telemetry?.closeAll();
     this.events.emit("shutdownEnd", { reason, budgetMs: totalMs });
-  }
-
-  private platformLog(line: string, invocation?: Invocation): void {
-    invocation?.logs.push(line);
-    this.events.emit("log", { source: "platform", stream: "platform", line, requestId: invocation?.id });
-  }
-
-  private trimHistory(): void {
-    if (this.invocations.size <= HISTORY_LIMIT) return;
-    for (const [id, invocation] of this.invocations) {
-      if (this.invocations.size <= HISTORY_LIMIT) break;
-      if (invocation.isComplete) this.invocations.delete(id);
-    }
   }
 }
 

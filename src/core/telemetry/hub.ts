@@ -41,7 +41,12 @@ export interface HubOptions {
 export class TelemetryHub {
   private readonly subscriptions = new Map<
     string,
-    { subscription: Subscription; api: SubscriptionApi; view?: (event: TelemetryEvent) => TelemetryEvent[] }
+    {
+      subscription: Subscription;
+      api: SubscriptionApi;
+      fingerprint: string;
+      view?: (event: TelemetryEvent) => TelemetryEvent[];
+    }
   >();
   private readonly sinks = new Set<(event: TelemetryEvent) => void>();
   private initEvents: TelemetryEvent[] = [];
@@ -150,6 +155,10 @@ export class TelemetryHub {
       );
     }
     const destination = this.resolveDestination(request, validation);
+    // The Logs API is idempotent: the same request again changes nothing (and replays nothing).
+    const fingerprint = JSON.stringify(request);
+    if (existing && api === "logs" && existing.fingerprint === fingerprint)
+      return [...existing.subscription.types];
     existing?.subscription.close();
     const buffering = { ...DEFAULT_BUFFERING, ...request.buffering };
     const types = new Set(request.types);
@@ -176,7 +185,7 @@ export class TelemetryHub {
         ? (event: TelemetryEvent) =>
             logsApiView(event, (request.schemaVersion as LogsSchemaVersion) ?? "2020-08-15")
         : undefined;
-    const entry = { subscription, api, view };
+    const entry = { subscription, api, fingerprint, view };
     this.subscriptions.set(extension.id, entry);
     for (const event of this.initEvents) offer(entry, event);
     return [...types];

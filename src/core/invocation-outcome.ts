@@ -1,0 +1,75 @@
+/** Recording how an invocation ends: the caller's answer, then END/REPORT with measured figures. */
+import type { FunctionConfig } from "./config.ts";
+import type { EventBus, OutcomeStatus } from "./events.ts";
+import type { Invocation } from "./invocation.ts";
+import { billedDuration, type PlatformLines, platformLines } from "./platform-log.ts";
+
+const encoder = new TextEncoder();
+
+/** Lambda's error payload `{"errorMessage","errorType"}` as bytes. */
+export function errorPayload(errorType: string, errorMessage: string): Uint8Array {
+  return encoder.encode(JSON.stringify({ errorMessage, errorType }));
+}
+
+/** Writes an environment's platform log lines and closes its invocations. */
+export class InvocationOutcomes {
+  /** Lambda's own log lines in the function's log format. */
+  readonly lines: PlatformLines;
+  private peakMemoryMB?: number;
+
+  constructor(
+    private readonly config: FunctionConfig,
+    private readonly events: EventBus,
+    /** Current peak memory of every process of the environment, in MB. */
+    private readonly measureMemoryMB: () => number,
+  ) {
+    this.lines = platformLines(config.logFormat);
+  }
+
+  /** A platform log line, in the invocation's log when there is one. */
+  log(line: string, invocation?: Invocation): void {
+    invocation?.logs.push(line);
+    this.events.emit("log", { source: "platform", stream: "platform", line, requestId: invocation?.id });
+  }
+
+  /** Records what the caller gets (first answer wins). */
+  answer(invocation: Invocation, payload: Uint8Array, contentType: string, errorType?: string): void {
+    if (invocation.answered) return;
+    invocation.answered = true;
+    invocation.settle({
+      requestId: invocation.id,
+      payload,
+      contentType,
+      ...(errorType ? { functionError: "Unhandled" as const, errorType } : {}),
+    });
+    this.events.emit("invocationResponse", invocation);
+  }
+
+  /** Ends the invocation: END and REPORT lines with its duration and the environment's peak memory. */
+  close(invocation: Invocation, status: OutcomeStatus, errorType?: string): void {
+    const durationMs = invocation.startedMono === undefined ? 0 : performance.now() - invocation.startedMono;
+    // Remembered, so a runtime that crashed still gets the figure it had reached.
+    const measured = this.measureMemoryMB();
+    if (measured > 0) this.peakMemoryMB = Math.max(measured, this.peakMemoryMB ?? 0);
+    invocation.maxMemoryUsedMB = Math.min(
+      this.peakMemoryMB ?? this.config.memorySizeMB,
+      this.config.memorySizeMB,
+    );
+    const end = this.lines.end(invocation.id);
+    if (end) this.log(end, invocation);
+    this.log(
+      this.lines.report({
+        requestId: invocation.id,
+        durationMs,
+        billedDurationMs: billedDuration(durationMs, invocation.initDurationMs),
+        memorySizeMB: this.config.memorySizeMB,
+        maxMemoryUsedMB: invocation.maxMemoryUsedMB,
+        initDurationMs: invocation.initDurationMs,
+        status,
+        errorType,
+      }),
+      invocation,
+    );
+    invocation.finish(status, durationMs, errorType);
+  }
+}
