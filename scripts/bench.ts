@@ -1,28 +1,37 @@
 #!/usr/bin/env bun
 /**
- * `bun run bench`: Invoke API throughput against a bare Bun.serve floor, and start-up times.
- *   --json            one JSON object on stdout (progress stays on stderr)
- *   --count N         timed invokes per target (default 2000)
- *   --warmup N        untimed invokes first (default 200)
- *   --binary PATH     the compiled CLI to time (default dist/lambda-sim)
+ * `bun run bench`: Invoke API throughput against a bare Bun.serve floor, start-up times, the cost of
+ * freezing and thawing the environment, and Telemetry API throughput.
+ *   --json               one JSON object on stdout (progress stays on stderr)
+ *   --count N            timed invokes per target (default 2000)
+ *   --warmup N           untimed invokes first (default 200)
+ *   --binary PATH        the compiled CLI to time (default dist/lambda-sim)
+ *   --freeze-count N     timed invokes with and without freezing (default 1000)
+ *   --telemetry-lines N  log lines of the telemetry throughput invoke (default 100000)
+ *   --telemetry-runs N   throughput invokes (default 3)
+ *   --telemetry-count N  timed one-line invokes per telemetry target (default 200)
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Simulator } from "../src/index.ts";
 import { stopAll, survivors } from "./bench/children.ts";
 import { type FloorRelay, startFloor } from "./bench/floor.ts";
+import { type FreezeFigures, runFreezeThaw } from "./bench/freeze-thaw.ts";
 import { type InvokeFigures, PAYLOAD, runInvokes } from "./bench/invoke-load.ts";
 import { machineInfo } from "./bench/machine.ts";
 import { progress } from "./bench/progress.ts";
 import { type BenchResult, renderTable } from "./bench/report.ts";
+import { stillRunning } from "./bench/sim-children.ts";
 import { type BinaryStartFigures, binaryStart, libraryStart } from "./bench/startup.ts";
 import { round } from "./bench/stats.ts";
+import { runTelemetry, type TelemetryFigures } from "./bench/telemetry.ts";
 
 const TARGET_RATIO = 0.7;
 const LIBRARY_START_TARGET_MS = 20;
 const BINARY_START_TARGET_MS = 150;
 /** The timed invokes of each target run in this many blocks, taking turns (A B B A ...). */
 const BLOCKS = 20;
+const FREEZE_ADDED_P50_TARGET_MS = 1;
 
 const root = resolve(import.meta.dir, "..");
 const runtimeScript = resolve(import.meta.dir, "bench/runtime.ts");
@@ -34,6 +43,10 @@ const { values } = parseArgs({
     count: { type: "string", default: "2000" },
     warmup: { type: "string", default: "200" },
     binary: { type: "string", default: resolve(root, "dist/lambda-sim") },
+    "freeze-count": { type: "string", default: "1000" },
+    "telemetry-lines": { type: "string", default: "100000" },
+    "telemetry-runs": { type: "string", default: "3" },
+    "telemetry-count": { type: "string", default: "200" },
   },
 });
 const count = Number(values.count);
@@ -41,6 +54,15 @@ const warmup = Number(values.warmup);
 if (!Number.isInteger(count) || count < 1 || !Number.isInteger(warmup) || warmup < 0) {
   throw new Error("--count must be a positive integer and --warmup a non-negative integer");
 }
+const positive = (name: keyof typeof values): number => {
+  const value = Number(values[name]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
+  return value;
+};
+const freezeCount = positive("freeze-count");
+const telemetryLines = positive("telemetry-lines");
+const telemetryRuns = positive("telemetry-runs");
+const telemetryCount = positive("telemetry-count");
 const binaryPath = resolve(values.binary);
 
 async function main(): Promise<BenchResult> {
@@ -88,6 +110,30 @@ async function main(): Promise<BenchResult> {
   }
   if (binaryStartNote) progress(`binary: ${binaryStartNote}`);
 
+  // Every process the simulators below start; each must be gone after their shutdown.
+  const simPids = new Set<number>();
+  const freeze: FreezeFigures = await runFreezeThaw(
+    Math.min(100, freezeCount),
+    freezeCount,
+    10,
+    FREEZE_ADDED_P50_TARGET_MS,
+    simPids,
+  );
+  progress(
+    `freeze: p50 ${freeze.frozen.p50Ms} ms vs ${freeze.unfrozen.p50Ms} ms unfrozen (+${freeze.addedP50Ms} ms), p99 ${freeze.frozen.p99Ms} vs ${freeze.unfrozen.p99Ms} ms, ${freeze.freezes} freezes`,
+  );
+  const telemetry: TelemetryFigures = await runTelemetry(
+    telemetryLines,
+    telemetryRuns,
+    Math.min(20, telemetryCount),
+    telemetryCount,
+    10,
+    simPids,
+  );
+  progress(
+    `telemetry: one-line invoke response p50 ${telemetry.small.subscribed.response.p50Ms} ms subscribed vs ${telemetry.small.unsubscribed.response.p50Ms} ms not; cycle p50 ${telemetry.small.subscribed.cycle.p50Ms} vs ${telemetry.small.unsubscribed.cycle.p50Ms} ms`,
+  );
+
   // Same invoke count on both sides: the throughput ratio is the inverse ratio of the timed durations.
   const ratio = floor.totalMs / simulator.totalMs;
   return {
@@ -105,7 +151,9 @@ async function main(): Promise<BenchResult> {
     libraryStart: library,
     binaryStart: binary,
     binaryStartNote,
-    survivors: [...survivors(), ...simLeftover],
+    freeze,
+    telemetry,
+    survivors: [...survivors(), ...simLeftover, ...stillRunning([...simPids])],
     totalMs: round(performance.now() - started, 0),
   };
 }
@@ -122,6 +170,14 @@ function isAlive(pid: number): boolean {
 try {
   const result = await main();
   await stopAll();
+  // Simulator-owned processes still alive (reported above as leftovers) go too.
+  for (const pid of result.survivors) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
   process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : renderTable(result));
 } catch (error) {
   await stopAll();

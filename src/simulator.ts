@@ -45,7 +45,7 @@ export interface SimulatorOptions extends Partial<FunctionConfig> {
   telemetryFile?: string;
   /** Capture telemetry in memory from the start (see enableTelemetryCapture). */
   captureTelemetry?: boolean;
-  /** How far a subscriber may fall behind before events are dropped, in bytes (default 16 batches). */
+  /** How far a subscriber may fall behind before events are dropped, in bytes (default 16 × its maxBytes). */
   telemetryQueueLimitBytes?: number;
   /** `FreezeMode.Process` stops every process between invocations, as Lambda freezes the environment. */
   freezeMode?: FreezeMode;

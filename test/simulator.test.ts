@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { LOG_LIMIT_BYTES } from "../src/core/invocation.ts";
 import { InvocationBuilder, InvocationStatus, Simulator } from "../src/index.ts";
-import { ECHO_RUNTIME, startSimulator } from "./helpers/fixtures.ts";
+import { ECHO_RUNTIME, FIXTURES, startSimulator } from "./helpers/fixtures.ts";
 import { groupMembers } from "./helpers/processes.ts";
 
 describe("Simulator library", () => {
@@ -129,5 +131,17 @@ describe("Simulator library", () => {
     expect(report.metrics.billedDurationMs).toBeGreaterThanOrEqual(Math.floor(spent));
     expect(report.metrics.billedDurationMs).toBeLessThanOrEqual(Math.ceil(spent) + 1);
     expect(state.logs.some((line) => line.startsWith("END "))).toBe(false);
+  });
+
+  test("an invocation keeps a bounded log: the newest lines up to REPORT, never the whole output", async () => {
+    const sim = await startSimulator();
+    sim.spawnRuntime([join(FIXTURES, "telemetry", "runtime.ts")]);
+    const response = await sim.invoke({ lines: 40_000 });
+    const state = await sim.waitForInvocationComplete(response.requestId, 30_000);
+    const size = state.logs.reduce((n, line) => n + line.length + 1, 0);
+    expect(size).toBeLessThanOrEqual(LOG_LIMIT_BYTES);
+    expect(state.logs.at(-1)).toStartWith(`REPORT RequestId: ${response.requestId}`);
+    expect(state.logs).toContain("line 39999");
+    expect(state.logs).not.toContain("line 0");
   });
 });

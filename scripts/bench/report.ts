@@ -1,7 +1,9 @@
 /** The human-readable table. */
+import type { FreezeFigures, LatencyFigures } from "./freeze-thaw.ts";
 import type { InvokeFigures } from "./invoke-load.ts";
 import type { MachineInfo } from "./machine.ts";
 import type { BinaryStartFigures, StartFigures } from "./startup.ts";
+import type { TelemetryFigures } from "./telemetry.ts";
 
 export interface BenchResult {
   machine: MachineInfo;
@@ -18,6 +20,8 @@ export interface BenchResult {
   libraryStart: StartFigures;
   binaryStart: BinaryStartFigures | null;
   binaryStartNote: string | null;
+  freeze: FreezeFigures;
+  telemetry: TelemetryFigures;
   survivors: number[];
   totalMs: number;
 }
@@ -25,6 +29,7 @@ export interface BenchResult {
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const ms = (n: number, digits = 3) => n.toFixed(digits);
 const verdict = (pass: boolean) => (pass ? "PASS" : "BELOW");
+const signed = (n: number) => `${n >= 0 ? "+" : ""}${ms(n)}`;
 
 function table(rows: string[][], align: ("l" | "r")[]): string[] {
   const widths = align.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? "").length)));
@@ -94,8 +99,98 @@ export function renderTable(result: BenchResult): string {
   }
   if (result.binaryStartNote) lines.push(`  binary: ${result.binaryStartNote}`);
   lines.push("");
+  lines.push(...freezeSection(result.freeze));
+  lines.push("");
+  lines.push(...telemetrySection(result.telemetry));
+  lines.push("");
   lines.push(
     `total ${(result.totalMs / 1000).toFixed(1)} s; leftover child processes: ${result.survivors.length === 0 ? "none" : result.survivors.join(", ")}`,
   );
   return `${lines.join("\n")}\n`;
+}
+
+const latencyRow = (name: string, f: LatencyFigures) => [
+  name,
+  ms(f.p50Ms),
+  ms(f.p99Ms),
+  ms(f.meanMs),
+  ms(f.maxMs),
+];
+
+function freezeSection(freeze: FreezeFigures): string[] {
+  const lines = [
+    `Freeze + thaw, runtime + 2 extensions (${freeze.extensions.join(", ")}), ${int(freeze.count)} sequential invokes after ${int(freeze.warmup)} warm-up,`,
+    "  each sim.invoke() + waitForInvocationComplete(), then freeze; thaw before the next dispatch",
+  ];
+  lines.push(
+    ...table(
+      [
+        ["", "p50 ms", "p99 ms", "mean ms", "max ms"],
+        latencyRow("FreezeMode.Process", freeze.frozen),
+        latencyRow("freezing off", freeze.unfrozen),
+      ],
+      ["l", "r", "r", "r", "r"],
+    ).map((line) => `  ${line}`),
+  );
+  lines.push(
+    `  added by freeze + thaw: p50 ${signed(freeze.addedP50Ms)} ms (target <= ${ms(freeze.targetAddedP50Ms, 1)})  ${verdict(freeze.pass)};  p99 ${signed(freeze.addedP99Ms)} ms`,
+  );
+  lines.push(
+    `  freezes: ${int(freeze.freezes)} (thaws ${int(freeze.thaws)}) over ${int(freeze.count)} invokes; freezing off: ${freeze.unfrozenFreezes}`,
+  );
+  return lines;
+}
+
+function telemetrySection(t: TelemetryFigures): string[] {
+  const { buffering } = t;
+  const lines = [
+    `Telemetry API, ${int(t.lines)} log lines (~${t.lineBytes} B) in one invoke, one HTTP subscriber (platform + function,`,
+    `  maxItems ${int(buffering.maxItems)}, maxBytes ${int(buffering.maxBytes)}, timeoutMs ${buffering.timeoutMs}; queue limit ${int(t.queueLimitBytes / 1048576)} MiB) holding the INVOKE until it has them all`,
+  ];
+  lines.push(
+    ...table(
+      [
+        ["run", "response ms", "all received ms", "complete ms", "records", "dropped", "records/s"],
+        ...t.runs.map((r, i) => [
+          `${i + 1}`,
+          ms(r.responseMs, 1),
+          ms(r.allReceivedMs, 1),
+          ms(r.completeMs, 1),
+          int(r.received),
+          int(r.dropped),
+          int(r.recordsPerSec),
+        ]),
+      ],
+      ["l", "r", "r", "r", "r", "r", "r"],
+    ).map((line) => `  ${line}`),
+  );
+  lines.push(
+    `  median: all ${int(t.lines)} received ${ms(t.allReceivedMs, 1)} ms after invoke start, ${int(t.recordsPerSec)} records/s; every record delivered: ${t.allDelivered ? "yes" : "NO"}`,
+  );
+  const { small } = t;
+  lines.push(
+    `  one-line invokes, ${int(small.count)} each after ${int(small.warmup)} warm-up (response = sim.invoke resolves; cycle = invocation complete)`,
+  );
+  const row = (name: string, f: TelemetryFigures["small"]["subscribed"]) => [
+    name,
+    ms(f.response.p50Ms),
+    ms(f.response.p99Ms),
+    ms(f.cycle.p50Ms),
+    ms(f.cycle.p99Ms),
+  ];
+  lines.push(
+    ...table(
+      [
+        ["", "response p50", "response p99", "cycle p50", "cycle p99"],
+        row("extension subscribed", small.subscribed),
+        row("extension, no subscription", small.unsubscribed),
+        row("runtime only", small.runtimeOnly),
+      ],
+      ["l", "r", "r", "r", "r"],
+    ).map((line) => `    ${line}`),
+  );
+  lines.push(
+    `  added by the subscription: response p50 ${signed(small.addedResponseP50Ms)} ms; cycle p50 ${signed(small.addedCycleP50Ms)} ms (the extension waits for its telemetry, flushed after timeoutMs)`,
+  );
+  return lines;
 }

@@ -241,7 +241,7 @@ export class ExecutionEnvironment {
   /** A line the runtime or an extension wrote to stdout/stderr. */
   processLog(line: string, stream: "stdout" | "stderr", extension?: string): void {
     const invocation = this.current && !this.current.isComplete ? this.current : undefined;
-    invocation?.logs.push(line);
+    invocation?.appendLog(line);
     this.events.emit("log", {
       source: extension ? "extension" : "function",
       stream,

@@ -28,7 +28,7 @@ export class InvocationOutcomes {
 
   /** A platform log line, in the invocation's log when there is one. */
   log(line: string, invocation?: Invocation): void {
-    invocation?.logs.push(line);
+    invocation?.appendLog(line);
     this.events.emit("log", { source: "platform", stream: "platform", line, requestId: invocation?.id });
   }
 

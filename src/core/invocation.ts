@@ -46,6 +46,9 @@ export interface InvocationRequest {
 
 const encoder = new TextEncoder();
 
+/** How much of an invocation's log is kept in memory (characters, roughly bytes). */
+export const LOG_LIMIT_BYTES = 256 * 1024;
+
 /** Builder for `Simulator.enqueue`: payload, client context, Cognito identity, per-invocation timeout. */
 export class InvocationBuilder {
   private readonly request: InvocationRequest = {
@@ -140,7 +143,9 @@ export class Invocation {
   /** Bytes of the runtime's response body. */
   producedBytes?: number;
   maxMemoryUsedMB?: number;
+  /** The newest log lines of this invocation (START to REPORT), at most LOG_LIMIT_BYTES of them. */
   readonly logs: string[] = [];
+  private logBytes = 0;
   private readonly resultWaiter: Deferred<InvocationResult> = deferred();
   private readonly completeWaiter: Deferred<Invocation> = deferred();
 
@@ -148,6 +153,19 @@ export class Invocation {
     this.request = request;
     this.id = request.requestId ?? newRequestId();
     this.traceId = request.traceId ?? newTraceId(this.enqueuedAt);
+  }
+
+  /** Appends a log line, forgetting the oldest ones beyond LOG_LIMIT_BYTES (a tail only needs 4 KB). */
+  appendLog(line: string): void {
+    this.logs.push(line);
+    this.logBytes += line.length + 1;
+    if (this.logBytes <= LOG_LIMIT_BYTES) return;
+    let drop = 0;
+    while (this.logBytes > LOG_LIMIT_BYTES / 2 && drop < this.logs.length - 1) {
+      this.logBytes -= (this.logs[drop] as string).length + 1;
+      drop++;
+    }
+    this.logs.splice(0, drop);
   }
 
   /** Resolves with what the caller gets, as soon as it is known. */

@@ -65,8 +65,8 @@ export class Subscription {
     if (this.closed || !this.types.has(categoryOf(event.type))) return;
     const json = JSON.stringify(event);
     const bytes = Buffer.byteLength(json);
-    const itemLimit = this.buffering.maxItems * QUEUE_BATCHES;
-    if (this.queue.length >= itemLimit || this.queuedBytes + bytes > this.queueLimitBytes) {
+    // Bytes bound the memory a lagging subscriber can hold; that is the only limit.
+    if (this.queuedBytes + bytes > this.queueLimitBytes) {
       this.droppedRecords++;
       this.droppedBytes += bytes;
       return;
