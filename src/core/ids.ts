@@ -5,11 +5,13 @@ export function newRequestId(): string {
   return crypto.randomUUID();
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
 /** Lowercase hex of `bytes` random bytes. */
 export function randomHex(bytes: number): string {
   const buf = crypto.getRandomValues(new Uint8Array(bytes));
   let out = "";
-  for (const b of buf) out += b.toString(16).padStart(2, "0");
+  for (const b of buf) out += HEX[b];
   return out;
 }
 
