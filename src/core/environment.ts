@@ -658,13 +658,28 @@ export class ExecutionEnvironment {
   private markRuntimeDone(invocation: Invocation): void {
     invocation.runtimeDone = true;
     invocation.runtimeDoneMono = performance.now();
+    // The first invocation after an init always waits: a runtime's first line may be in flight.
+    const flushed = this.runtime?.flushOutput(invocation.initDurationMs !== undefined);
+    if (!flushed) {
+      this.runtimeOutputRead(invocation);
+      return;
+    }
+    // What the runtime printed before calling /next belongs to this invocation: read it all first.
+    const generation = this.generation;
+    flushed.then(() => {
+      if (generation === this.generation && !invocation.isComplete) this.runtimeOutputRead(invocation);
+    });
+  }
+
+  private runtimeOutputRead(invocation: Invocation): void {
+    invocation.outputRead = true;
     this.events.emit("runtimeDone", invocation);
     this.maybeComplete(invocation);
   }
 
   /** An invocation is complete when the runtime re-polled and every INVOKE subscriber re-polled too. */
   private maybeComplete(invocation: Invocation): void {
-    if (!invocation.runtimeDone || invocation.isComplete) return;
+    if (!invocation.outputRead || invocation.isComplete) return;
     const busy = this.registryValue
       .all()
       .some((e) => e.wants("INVOKE") && !e.isWaiting && e.state !== "Exited");

@@ -131,6 +131,8 @@ export class Invocation {
   /** The runtime has called `/next` after answering. */
   runtimeDone = false;
   runtimeDoneMono?: number;
+  /** Everything the runtime printed before its `/next` has been read into the log. */
+  outputRead = false;
   /** Monotonic time the runtime got the event. */
   dispatchedMono?: number;
   /** Monotonic time the answer was recorded, and how long reading its body took. */

@@ -11,6 +11,8 @@ export interface ProcessExit {
 /** A started runtime or extension process, as the process layer hands it to core. */
 export interface LaunchedProcess extends ProcessHandle {
   readonly exited: Promise<ProcessExit>;
+  /** Resolves once every line the process wrote so far has been logged (`always`: even if it never printed yet). */
+  flushOutput(always?: boolean): Promise<void>;
 }
 
 /** Starts a process for a new init; throws a LambdaError when it cannot be started. */

@@ -37,7 +37,7 @@ function isWatchdog(pid: number): boolean {
   if (process.platform !== "linux") return false;
   try {
     // The watchdog is a fork of the wrapper shell, so it keeps the wrapper's command line.
-    return readFileSync(`/proc/${pid}/cmdline`, "latin1").includes("(read -r _ignored <&3; kill -KILL 0)");
+    return readFileSync(`/proc/${pid}/cmdline`, "latin1").includes("while read -r t <&3;");
   } catch {
     return false;
   }

@@ -24,6 +24,7 @@ function launch(spec: LaunchCommand, errorType: string, what: string): LaunchedP
     return {
       pid: group.pid,
       exited,
+      flushOutput: (always) => group.flushOutput(always),
       terminate: () => group.signalLeader("SIGTERM"),
       kill: group.kill,
       maxMemoryUsedMB: group.maxMemoryUsedMB,

@@ -6,7 +6,7 @@
 import { accessSync, constants, readdirSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import type { ProcessExit } from "../core/environment.ts";
-import { forEachLine } from "./lines.ts";
+import { ProcessOutput } from "./output.ts";
 
 /** How to start a process group. */
 export interface SpawnGroupOptions {
@@ -22,6 +22,8 @@ export interface ProcessGroup {
   readonly exited: Promise<ProcessExit>;
   /** Resolves once stdout and stderr have been read to the end. */
   readonly drained: Promise<void>;
+  /** Resolves once every line the group wrote so far has been passed to `onLine`. */
+  flushOutput(always?: boolean): Promise<void>;
   /** Sends `signal` to the whole group. */
   signal(signal: NodeJS.Signals): void;
   /** Sends `signal` to the leader (the command's own process) only. */
@@ -33,10 +35,13 @@ export interface ProcessGroup {
 const live = new Set<number>();
 let exitHookInstalled = false;
 
-// `read` returns at EOF, i.e. when the simulator (the pipe's only writer) is gone for any reason.
-// stdin goes through fd 3 because sh gives background jobs /dev/null as their stdin.
+// The watchdog shell blocks reading a pipe from the simulator. Each line it reads is a flush token,
+// echoed as a marker into the group's stdout and stderr (see output.ts); at EOF, i.e. when the
+// simulator is gone for any reason, it kills the whole group. Its stdin comes through fd 3 because
+// sh gives background jobs /dev/null as their stdin.
 const WATCHDOG =
-  'exec 3<&0; (read -r _ignored <&3; kill -KILL 0) >/dev/null 2>&1 & exec "$0" "$@" </dev/null 3<&-';
+  "exec 3<&0; (while read -r t <&3; do printf '\\036%s\\n' \"$t\"; printf '\\036%s\\n' \"$t\" >&2; done; kill -KILL 0) & " +
+  'exec "$0" "$@" </dev/null 3<&-';
 
 /** Resolves a command's executable the way a shell would, or explains why it cannot be run. */
 export function resolveExecutable(program: string, cwd: string = process.cwd()): string {
@@ -77,10 +82,7 @@ export function spawnGroup(options: SpawnGroupOptions): ProcessGroup {
   });
   const pid = child.pid;
   live.add(pid);
-  const drained = Promise.all([
-    forEachLine(child.stdout, (line) => options.onLine(line, "stdout")),
-    forEachLine(child.stderr, (line) => options.onLine(line, "stderr")),
-  ]).then(() => undefined);
+  const output = new ProcessOutput(child.stdout, child.stderr, child.stdin, options.onLine);
   const exited = child.exited.then(async (code) => {
     live.delete(pid);
     // The leader is gone; take the rest of its group (children it left behind, the watchdog) with it,
@@ -93,7 +95,8 @@ export function spawnGroup(options: SpawnGroupOptions): ProcessGroup {
   return {
     pid,
     exited,
-    drained,
+    drained: output.drained,
+    flushOutput: (always) => output.flush(always),
     signal: (signal) => signalGroup(pid, signal),
     signalLeader: (signal) => {
       try {
