@@ -1,75 +1,14 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { InvocationStatus, type Simulator } from "../../src/index.ts";
-import { ECHO_RUNTIME, FIXTURES, startSimulator } from "../helpers/fixtures.ts";
-import { groupMembers } from "../helpers/processes.ts";
-
-/** External extension recording what it sees in $RECORD_FILE (see its header). */
-const RECORDER = join(FIXTURES, "extensions", "recorder.ts");
-/** Its variant with delays, a status probe, init errors and a one-off crash (see its header). */
-const AGENT = join(FIXTURES, "extensions", "agent.ts");
-/** Runtime that records its start, can wait, handle SIGTERM, start a child (see its header). */
-const INSTRUMENTED = join(FIXTURES, "runtimes", "instrumented.ts");
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+import { InvocationStatus, type Simulator, type SimulatorOptions } from "../../src/index.ts";
+import { AGENT, ECHO_RUNTIME, INSTRUMENTED, RECORDER, records, startSimulator } from "../helpers/fixtures.ts";
+import { endsClean, startWatched } from "../helpers/leftovers.ts";
+import { groupMembers, survivors } from "../helpers/processes.ts";
+import { tempDir as tempDirNamed } from "../helpers/temp.ts";
 
 /** A fresh temporary directory, removed after the test. */
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "lambda-sim-life-"));
-  dirs.push(dir);
-  return dir;
-}
-
-/** The JSON lines a fixture appended to `file` (none if it does not exist). */
-// biome-ignore lint/suspicious/noExplicitAny: records are free-form fixture output.
-function records(file: string): any[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => JSON.parse(line));
-}
-
-/** Collects the pid of every runtime and external extension the simulator starts. */
-function trackPids(sim: Simulator): Set<number> {
-  const pids = new Set<number>();
-  const look = () => {
-    const runtime = sim.runtimePid();
-    if (runtime) pids.add(runtime);
-    for (const extension of sim.registeredExtensions()) if (extension.pid) pids.add(extension.pid);
-  };
-  sim.events.onAny(look);
-  sim.events.on("runtimeExit", ({ pid }) => pids.add(pid));
-  sim.events.on("extensionRegistered", ({ pid }) => pid && pids.add(pid));
-  return pids;
-}
-
-/**
- * Live members of process group `pgid`, after giving processes that were already SIGKILLed up to
- * `graceMs` to finish dying. The grace is needed because shutdown() resolves before every member
- * of a group is gone: see the test "shutdown resolves only when ..." below, which checks without it.
- */
-async function survivors(pgid: number, graceMs = 1000): Promise<number[]> {
-  const until = performance.now() + graceMs;
-  let members = groupMembers(pgid);
-  while (members.length > 0 && performance.now() < until) {
-    await Bun.sleep(10);
-    members = groupMembers(pgid);
-  }
-  return members;
-}
-
-/** Shuts the simulator down and checks that nothing of any process it started is left. */
-async function endsClean(sim: Simulator, pids: Set<number>): Promise<void> {
-  await sim.shutdown();
-  expect(pids.size).toBeGreaterThan(0);
-  for (const pid of pids) expect(await survivors(pid)).toEqual([]);
-}
+const tempDir = () => tempDirNamed("lambda-sim-life-");
 
 /** Milliseconds `action` takes. */
 async function timed(action: () => Promise<unknown>): Promise<number> {
@@ -88,13 +27,30 @@ function exits(sim: Simulator): { extensions: Exit[]; runtimes: Exit[] } {
   return seen;
 }
 
+/** An empty file `name` in `dir` (a switch the fixtures look for). */
+function emptyFile(dir: string, name: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, "");
+  return file;
+}
+
+/** A watched simulator, after one invoke, whose recorder extension (recording to `recorded`) ignores SHUTDOWN. */
+async function afterOneInvokeIgnoringShutdown(options: SimulatorOptions = {}) {
+  const recorded = join(tempDir(), "recorder.jsonl");
+  const { sim, pids } = await startWatched(options);
+  const seen = exits(sim);
+  sim.spawnExtension([RECORDER], { env: { RECORD_FILE: recorded, IGNORE_SHUTDOWN: "1" } });
+  sim.spawnRuntime([ECHO_RUNTIME]);
+  await sim.invoke({});
+  return { sim, pids, seen, recorded };
+}
+
 describe("Init", () => {
   test("the runtime is started only after every external extension registered", async () => {
     const dir = tempDir();
     const agentRecord = join(dir, "agent.jsonl");
     const runtimeRecord = join(dir, "runtime.jsonl");
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
+    const { sim, pids } = await startWatched();
     const registeredAt = new Map<string, number>();
     sim.events.on("extensionRegistered", ({ name }) => registeredAt.set(name, Date.now()));
     sim.spawnExtension([AGENT], { env: { RECORD_FILE: agentRecord, REGISTER_DELAY_MS: "700" } });
@@ -117,8 +73,7 @@ describe("Init", () => {
     const agentRecord = join(dir, "agent.jsonl");
     const runtimeRecord = join(dir, "runtime.jsonl");
     const polled = join(dir, "runtime-polled");
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
+    const { sim, pids } = await startWatched();
     const initEnd = sim
       .waitForEvent("initEnd", () => true, 30_000)
       .then((payload) => ({
@@ -153,10 +108,8 @@ describe("Init", () => {
   test("an extension's init/error fails the pending invoke with Extension.InitError; the next invoke re-inits", async () => {
     const dir = tempDir();
     const agentRecord = join(dir, "agent.jsonl");
-    const broken = join(dir, "broken");
-    writeFileSync(broken, "");
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
+    const broken = emptyFile(dir, "broken");
+    const { sim, pids } = await startWatched();
     const initEnds: { phase: string; status: string; errorType?: string }[] = [];
     sim.events.on("initEnd", (e) => initEnds.push(e));
     sim.spawnExtension([AGENT], { env: { RECORD_FILE: agentRecord, INIT_ERROR_IF_FILE: broken } });
@@ -203,8 +156,7 @@ describe("Invoke", () => {
   test("the caller gets the response while an extension still works; the invoke ends at its re-poll", async () => {
     const dir = tempDir();
     const recorded = join(dir, "recorder.jsonl");
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
+    const { sim, pids } = await startWatched();
     const at: Record<string, number> = {};
     let overheadMs: number | undefined;
     sim.events.on("invocationResponse", () => {
@@ -245,10 +197,8 @@ describe("Invoke", () => {
   test("an extension crashing mid-invoke fails it with Extension.Crash; the next invoke is a cold start", async () => {
     const dir = tempDir();
     const agentRecord = join(dir, "agent.jsonl");
-    const crashOnce = join(dir, "crash-once");
-    writeFileSync(crashOnce, "");
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
+    const crashOnce = emptyFile(dir, "crash-once");
+    const { sim, pids } = await startWatched();
     const seen = exits(sim);
     sim.spawnExtension([AGENT], { env: { RECORD_FILE: agentRecord, CRASH_ONCE_FILE: crashOnce } });
     sim.spawnRuntime([ECHO_RUNTIME]);
@@ -285,14 +235,7 @@ describe("Invoke", () => {
 
 describe("Shutdown", () => {
   test("an extension ignoring SHUTDOWN is SIGKILLed when the 2,000 ms budget ends", async () => {
-    const dir = tempDir();
-    const recorded = join(dir, "recorder.jsonl");
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
-    const seen = exits(sim);
-    sim.spawnExtension([RECORDER], { env: { RECORD_FILE: recorded, IGNORE_SHUTDOWN: "1" } });
-    sim.spawnRuntime([ECHO_RUNTIME]);
-    await sim.invoke({});
+    const { sim, pids, seen, recorded } = await afterOneInvokeIgnoringShutdown();
     const extensionPid = sim.registeredExtensions()[0]?.pid as number;
 
     const elapsed = await timed(() => sim.shutdown());
@@ -305,14 +248,7 @@ describe("Shutdown", () => {
   });
 
   test("with shutdownTimeoutMs: 300 the extension ignoring SHUTDOWN is killed after 300 ms", async () => {
-    const dir = tempDir();
-    const recorded = join(dir, "recorder.jsonl");
-    const sim = await startSimulator({ shutdownTimeoutMs: 300 });
-    const pids = trackPids(sim);
-    const seen = exits(sim);
-    sim.spawnExtension([RECORDER], { env: { RECORD_FILE: recorded, IGNORE_SHUTDOWN: "1" } });
-    sim.spawnRuntime([ECHO_RUNTIME]);
-    await sim.invoke({});
+    const { sim, pids, seen, recorded } = await afterOneInvokeIgnoringShutdown({ shutdownTimeoutMs: 300 });
 
     const before = Date.now();
     const elapsed = await timed(() => sim.shutdown());
@@ -328,8 +264,7 @@ describe("Shutdown", () => {
   test("without extensions the runtime is SIGKILLed and never sees SIGTERM", async () => {
     const dir = tempDir();
     const sigterm = join(dir, "sigterm");
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
+    const { sim, pids } = await startWatched();
     const seen = exits(sim);
     sim.spawnRuntime([INSTRUMENTED], { env: { SIGTERM_FILE: sigterm } });
     await sim.invoke({});
@@ -346,8 +281,7 @@ describe("Shutdown", () => {
     const dir = tempDir();
     const sigterm = join(dir, "sigterm");
     const recorded = join(dir, "recorder.jsonl");
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
+    const { sim, pids } = await startWatched();
     const seen = exits(sim);
     sim.spawnExtension([RECORDER], { env: { RECORD_FILE: recorded } });
     sim.spawnRuntime([INSTRUMENTED], { env: { SIGTERM_FILE: sigterm } });
@@ -370,8 +304,7 @@ describe("Shutdown", () => {
     const dir = tempDir();
     const sigterm = join(dir, "sigterm");
     const recorded = join(dir, "recorder.jsonl");
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
+    const { sim, pids } = await startWatched();
     const seen = exits(sim);
     sim.spawnExtension([RECORDER], { env: { RECORD_FILE: recorded, EVENTS: "INVOKE" } });
     sim.spawnRuntime([INSTRUMENTED], { env: { SIGTERM_FILE: sigterm, EXIT_ON_SIGTERM: "1" } });

@@ -1,4 +1,5 @@
 /** Process inspection for tests: is anything of a process group still alive? */
+import { expect } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 
 /** Pids of every live process whose process group is `pgid` (Linux /proc). */
@@ -37,4 +38,27 @@ export function isStopped(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Live members of process group `pgid`, after giving processes that were already SIGKILLed up to
+ * `graceMs` to finish dying (re-reading /proc every `pollMs`). A SIGKILLed member can still be in the
+ * kernel's exit path (state R, no cmdline) for a few milliseconds after the simulator reported it
+ * gone: shutdown() and the `exited` of a process group resolve when the leader is reaped, not when the
+ * group is empty (test/core/lifecycle.test.ts checks that without grace), and the kernel offers no
+ * event for the death of a non-child. A process that was never killed is still listed.
+ */
+export async function survivors(pgid: number, graceMs = 1000, pollMs = 10): Promise<number[]> {
+  const until = performance.now() + graceMs;
+  let members = groupMembers(pgid);
+  while (members.length > 0 && performance.now() < until) {
+    await Bun.sleep(pollMs);
+    members = groupMembers(pgid);
+  }
+  return members;
+}
+
+/** Asserts that no process of the group `pgid` is left after `graceMs` (see survivors). */
+export async function expectGroupGone(pgid: number, graceMs = 5_000): Promise<void> {
+  expect({ pgid, members: await survivors(pgid, graceMs, 5) }).toEqual({ pgid, members: [] });
 }

@@ -1,83 +1,27 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { InvocationStatus, type Simulator } from "../../src/index.ts";
-import { ECHO_RUNTIME, FIXTURES, startSimulator } from "../helpers/fixtures.ts";
-import { groupMembers } from "../helpers/processes.ts";
+import { InvocationStatus, type Simulator, type SimulatorOptions } from "../../src/index.ts";
+import { ECHO_RUNTIME, FIXTURES, INSTRUMENTED, RECORDER, records } from "../helpers/fixtures.ts";
+import { endsClean, startWatched } from "../helpers/leftovers.ts";
+import { tempDir as tempDirNamed } from "../helpers/temp.ts";
 
-/** External extension recording what it sees in $RECORD_FILE (see its header). */
-const RECORDER = join(FIXTURES, "extensions", "recorder.ts");
 /** External extension written in sh + curl. */
 const SHELL_EXTENSION = join(FIXTURES, "extensions", "shell-extension");
-/** Runtime that can register internal extensions, wait on a gate file and record its steps. */
-const INSTRUMENTED = join(FIXTURES, "runtimes", "instrumented.ts");
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const EXT = "/2020-01-01/extension";
 const RT = "/2018-06-01/runtime";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
 /** A fresh temporary directory, removed after the test. */
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "lambda-sim-ext-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = () => tempDirNamed("lambda-sim-ext-");
 
-/** The JSON lines a fixture appended to `file` (none if it does not exist yet). */
-// biome-ignore lint/suspicious/noExplicitAny: records are free-form fixture output.
-function records(file: string): any[] {
-  let text = "";
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    return [];
-  }
-  return text
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => JSON.parse(line));
-}
-
-/** Collects the pid of every runtime and external extension the simulator starts. */
-function trackPids(sim: Simulator): Set<number> {
-  const pids = new Set<number>();
-  const look = () => {
-    const runtime = sim.runtimePid();
-    if (runtime) pids.add(runtime);
-    for (const extension of sim.registeredExtensions()) if (extension.pid) pids.add(extension.pid);
-  };
-  sim.events.onAny(look);
-  sim.events.on("runtimeExit", ({ pid }) => pids.add(pid));
-  sim.events.on("extensionRegistered", ({ pid }) => pid && pids.add(pid));
-  return pids;
-}
-
-/**
- * Live members of process group `pgid`, after giving processes that were already SIGKILLed up to
- * `graceMs` to finish dying. Needed because shutdown() resolves before the watchdog of each group is
- * gone (bug reported from test/core/lifecycle.test.ts, which checks it without grace).
- */
-async function survivors(pgid: number, graceMs = 1000): Promise<number[]> {
-  const until = performance.now() + graceMs;
-  let members = groupMembers(pgid);
-  while (members.length > 0 && performance.now() < until) {
-    await Bun.sleep(10);
-    members = groupMembers(pgid);
-  }
-  return members;
-}
-
-/** Shuts the simulator down and checks that nothing of any process it started is left. */
-async function endsClean(sim: Simulator, pids: Set<number>): Promise<void> {
-  await sim.shutdown();
-  expect(pids.size).toBeGreaterThan(0);
-  for (const pid of pids) expect(await survivors(pid)).toEqual([]);
+/** A watched simulator with the recorder extension (writing to `recorded`) and the echo runtime. */
+async function withRecorder(options: SimulatorOptions = {}) {
+  const recorded = join(tempDir(), "recorder.jsonl");
+  const { sim, pids } = await startWatched(options);
+  sim.spawnExtension([RECORDER], { env: { RECORD_FILE: recorded } });
+  sim.spawnRuntime([ECHO_RUNTIME]);
+  return { sim, pids, recorded };
 }
 
 interface Reply {
@@ -145,16 +89,33 @@ function pendingNext(sim: Simulator, id: string, aborts: AbortController[]): Pro
   }).catch(() => new Response(null, { status: 499 }));
 }
 
+/** Invokes `event`, which fails with `errorType`; the reset then sends the recorder SHUTDOWN with `reason`. */
+async function expectShutdownReason(
+  options: SimulatorOptions,
+  event: Record<string, unknown>,
+  errorType: string,
+  reason: string,
+): Promise<void> {
+  const { sim, pids, recorded } = await withRecorder(options);
+  await sim.waitForExtensionsReady(20_000);
+  const reset = sim.waitForEvent("shutdownEnd", (p) => (p as { reason?: string }).reason === reason, 20_000);
+  const response = await sim.invoke(event);
+  expect(response.errorType).toBe(errorType);
+  await reset;
+  const shutdowns = records(recorded).filter((r) => r.event?.eventType === "SHUTDOWN");
+  expect(shutdowns.map((r) => r.event.shutdownReason)).toEqual([reason]);
+  await endsClean(sim, pids);
+}
+
 describe("Extensions API: registration", () => {
   test("register answers 200, a UUID identifier and the function's details; accountId only on request", async () => {
     const dir = tempDir();
     const recorded = join(dir, "recorder.jsonl");
-    const sim = await startSimulator({
+    const { sim, pids } = await startWatched({
       functionName: "orders",
       handler: "app.handler",
       accountId: "111122223333",
     });
-    const pids = trackPids(sim);
     sim.spawnExtension([RECORDER], { env: { RECORD_FILE: recorded } });
     const { openGate } = await gatedRuntime(sim);
     const details = { functionName: "orders", functionVersion: "$LATEST", handler: "app.handler" };
@@ -211,8 +172,7 @@ describe("Extensions API: registration", () => {
   });
 
   test("bad registrations get 403 with Lambda's exact errors; registration closes at the runtime's first /next", async () => {
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
+    const { sim, pids } = await startWatched();
     const { openGate } = await gatedRuntime(sim);
 
     const events = (list: unknown) => JSON.stringify({ events: list });
@@ -290,8 +250,7 @@ describe("Extensions API: registration", () => {
   test("the 11th extension is refused with Extension.TooManyExtensions; the 10 registered ones work", async () => {
     const dir = tempDir();
     const runtimeRecord = join(dir, "runtime.jsonl");
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
+    const { sim, pids } = await startWatched();
     sim.spawnExtension([RECORDER], { env: { RECORD_FILE: join(dir, "recorder.jsonl") } });
     const names = Array.from({ length: 10 }, (_, i) => `internal-${i + 1}`);
     sim.spawnRuntime([INSTRUMENTED], {
@@ -327,12 +286,7 @@ describe("Extensions API: registration", () => {
 
 describe("Extensions API: identifiers and error reports", () => {
   test("event/next, init/error and exit/error refuse missing, malformed and unknown identifiers with 403", async () => {
-    const dir = tempDir();
-    const recorded = join(dir, "recorder.jsonl");
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
-    sim.spawnExtension([RECORDER], { env: { RECORD_FILE: recorded } });
-    sim.spawnRuntime([ECHO_RUNTIME]);
+    const { sim, pids, recorded } = await withRecorder();
     await sim.waitForExtensionsReady(20_000);
     const validId = records(recorded).find((r) => "registered" in r)?.id as string;
     expect(validId).toMatch(UUID);
@@ -405,16 +359,11 @@ describe("Extensions API: identifiers and error reports", () => {
 
 describe("Extensions API: events", () => {
   test("INVOKE carries deadlineMs, requestId, invokedFunctionArn and tracing, never the payload", async () => {
-    const dir = tempDir();
-    const recorded = join(dir, "recorder.jsonl");
-    const sim = await startSimulator({
+    const { sim, pids, recorded } = await withRecorder({
       functionName: "orders",
       region: "eu-west-1",
       accountId: "111122223333",
     });
-    const pids = trackPids(sim);
-    sim.spawnExtension([RECORDER], { env: { RECORD_FILE: recorded } });
-    sim.spawnRuntime([ECHO_RUNTIME]);
     const response = await sim.invoke({ secret: "payload-must-not-leak" });
     await sim.waitForInvocationComplete(response.requestId, 20_000);
     const runtimeHeaders = response.json<{ headers: Record<string, string> }>().headers;
@@ -445,12 +394,7 @@ describe("Extensions API: events", () => {
   });
 
   test("SHUTDOWN on shutdown() is {eventType, shutdownReason: spindown, deadlineMs} with the 2,000 ms budget", async () => {
-    const dir = tempDir();
-    const recorded = join(dir, "recorder.jsonl");
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
-    sim.spawnExtension([RECORDER], { env: { RECORD_FILE: recorded } });
-    sim.spawnRuntime([ECHO_RUNTIME]);
+    const { sim, pids, recorded } = await withRecorder();
     await sim.invoke({});
     const before = Date.now();
     await sim.shutdown();
@@ -470,45 +414,11 @@ describe("Extensions API: events", () => {
   });
 
   test("SHUTDOWN reason is timeout after an invocation timed out", async () => {
-    const dir = tempDir();
-    const recorded = join(dir, "recorder.jsonl");
-    const sim = await startSimulator({ timeoutSeconds: 1 });
-    const pids = trackPids(sim);
-    sim.spawnExtension([RECORDER], { env: { RECORD_FILE: recorded } });
-    sim.spawnRuntime([ECHO_RUNTIME]);
-    await sim.waitForExtensionsReady(20_000);
-    const reset = sim.waitForEvent(
-      "shutdownEnd",
-      (p) => (p as { reason?: string }).reason === "timeout",
-      20_000,
-    );
-    const response = await sim.invoke({ sleepMs: 10_000 });
-    expect(response.errorType).toBe("Sandbox.Timedout");
-    await reset;
-    const shutdowns = records(recorded).filter((r) => r.event?.eventType === "SHUTDOWN");
-    expect(shutdowns.map((r) => r.event.shutdownReason)).toEqual(["timeout"]);
-    await endsClean(sim, pids);
+    await expectShutdownReason({ timeoutSeconds: 1 }, { sleepMs: 10_000 }, "Sandbox.Timedout", "timeout");
   });
 
   test("SHUTDOWN reason is failure after the runtime crashed", async () => {
-    const dir = tempDir();
-    const recorded = join(dir, "recorder.jsonl");
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
-    sim.spawnExtension([RECORDER], { env: { RECORD_FILE: recorded } });
-    sim.spawnRuntime([ECHO_RUNTIME]);
-    await sim.waitForExtensionsReady(20_000);
-    const reset = sim.waitForEvent(
-      "shutdownEnd",
-      (p) => (p as { reason?: string }).reason === "failure",
-      20_000,
-    );
-    const response = await sim.invoke({ exit: 3 });
-    expect(response.errorType).toBe("Runtime.ExitError");
-    await reset;
-    const shutdowns = records(recorded).filter((r) => r.event?.eventType === "SHUTDOWN");
-    expect(shutdowns.map((r) => r.event.shutdownReason)).toEqual(["failure"]);
-    await endsClean(sim, pids);
+    await expectShutdownReason({}, { exit: 3 }, "Runtime.ExitError", "failure");
   });
 });
 
@@ -516,8 +426,7 @@ describe("Extensions API: kinds of extensions", () => {
   test("an internal extension registered from inside the runtime process takes part in every invoke", async () => {
     const dir = tempDir();
     const runtimeRecord = join(dir, "runtime.jsonl");
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
+    const { sim, pids } = await startWatched();
     sim.spawnRuntime([INSTRUMENTED], {
       env: { RECORD_FILE: runtimeRecord, INTERNAL_EXTENSIONS: "internal-agent" },
     });
@@ -553,8 +462,7 @@ describe("Extensions API: kinds of extensions", () => {
   });
 
   test("a sh + curl extension registers, follows every INVOKE and exits on SHUTDOWN", async () => {
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
+    const { sim, pids } = await startWatched();
     const lines: string[] = [];
     sim.events.on("log", (p) => {
       if (p.source === "extension" && p.extension === "shell-extension") lines.push(p.line);
@@ -598,12 +506,7 @@ describe("Extensions API: kinds of extensions", () => {
 
 describe("Robustness", () => {
   test("a burst of malformed requests between two invokes gets Lambda's errors, never a 500 or a hang", async () => {
-    const dir = tempDir();
-    const recorded = join(dir, "recorder.jsonl");
-    const sim = await startSimulator();
-    const pids = trackPids(sim);
-    sim.spawnExtension([RECORDER], { env: { RECORD_FILE: recorded } });
-    sim.spawnRuntime([ECHO_RUNTIME]);
+    const { sim, pids, recorded } = await withRecorder();
     const first = await sim.invoke({ n: 1 });
     await sim.waitForInvocationComplete(first.requestId, 20_000);
     const runtimePid = first.json<{ env: { pid: number } }>().env.pid;
