@@ -2,19 +2,18 @@
 // failures and their invoke-phase retry, timeouts, crashes, resets that kill the whole process group,
 // and the FIFO hand-out of invocations. Everything waits on simulator events, never on sleeps.
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   InvocationBuilder,
   type InvokeResponse,
   type Simulator,
   type SimulatorEventMap,
-  type SimulatorOptions,
 } from "../../src/index.ts";
 import { initErrorBody } from "../fixtures/runtimes/lifecycle.ts";
-import { ECHO_RUNTIME, FIXTURES, startSimulator } from "../helpers/fixtures.ts";
-import { groupMembers } from "../helpers/processes.ts";
+import { ECHO_RUNTIME, FIXTURES } from "../helpers/fixtures.ts";
+import { shutdownTracked, startTracked as start } from "../helpers/leftovers.ts";
+import { expectGroupGone, groupMembers } from "../helpers/processes.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const LIFECYCLE_RUNTIME = join(FIXTURES, "runtimes", "lifecycle.ts");
 
@@ -26,76 +25,13 @@ interface LifecycleAnswer {
   initError?: { status: number; body: { errorType: string; errorMessage: string } };
 }
 
-// ---- Bookkeeping: every simulator is shut down and every runtime process group must be gone. ----
-
-interface Tracked {
-  sim: Simulator;
-  pids: Set<number>;
-}
-const tracked: Tracked[] = [];
-const scratchDirs: string[] = [];
-
-afterEach(async () => {
-  const all = tracked.splice(0);
-  await Promise.all(all.map(({ sim }) => sim.shutdown()));
-  for (const { pids } of all) {
-    for (const pid of pids) await expectGroupGone(pid);
-  }
-  for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-/**
- * Asserts that no process of the group `pgid` is left. A member that was SIGKILLed can still be in
- * the kernel's exit path (state R, no cmdline) for a few milliseconds after the simulator reported
- * the runtime gone (see the report: process-group.ts resolves `exited` when the leader is reaped, not
- * when the group is empty), and the kernel offers no event for the death of a non-child. So this
- * re-reads /proc for a bounded grace period; a process that was never killed still fails it.
- */
-async function expectGroupGone(pgid: number, graceMs = 5_000): Promise<void> {
-  const until = Date.now() + graceMs;
-  while (groupMembers(pgid).length > 0 && Date.now() < until) await Bun.sleep(5);
-  expect({ pgid, members: groupMembers(pgid) }).toEqual({ pgid, members: [] });
-}
-
-/** A simulator whose runtime pids are recorded (on every event) for the no-leftover check. */
-async function start(options: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator(options);
-  const pids = new Set<number>();
-  sim.events.onAny(() => {
-    const pid = sim.runtimePid();
-    if (pid) pids.add(pid);
-  });
-  sim.events.on("runtimeExit", ({ pid }) => pids.add(pid));
-  tracked.push({ sim, pids });
-  return sim;
-}
+// Every simulator is shut down and every runtime process group must be gone.
+afterEach(() => shutdownTracked());
 
 /** Runs the lifecycle fixture with a fresh counter directory and extra environment. */
 function spawnLifecycle(sim: Simulator, env: Record<string, string> = {}): void {
-  const dir = mkdtempSync(join(tmpdir(), "environment-test-"));
-  scratchDirs.push(dir);
+  const dir = tempDir("environment-test-");
   sim.spawnRuntime([LIFECYCLE_RUNTIME], { env: { FIXTURE_STATE_DIR: dir, ...env } });
-}
-
-/** Resolves with the next `name` event matching `predicate` (subscribe before causing it). */
-function nextEvent<K extends keyof SimulatorEventMap>(
-  sim: Simulator,
-  name: K,
-  predicate: (payload: SimulatorEventMap[K]) => boolean = () => true,
-  timeoutMs = 30_000,
-): Promise<SimulatorEventMap[K]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for event ${name}`));
-    }, timeoutMs);
-    const off = sim.events.on(name, (payload) => {
-      if (!predicate(payload)) return;
-      clearTimeout(timer);
-      off();
-      resolve(payload);
-    });
-  });
 }
 
 /** Every `name` event from now on. */
@@ -117,6 +53,15 @@ async function readyPid(sim: Simulator): Promise<number> {
   expect(pid).toBeGreaterThan(0);
   expect(groupMembers(pid).length).toBeGreaterThan(0);
   return pid;
+}
+
+/** A simulator (30 s timeout) with the lifecycle fixture ready: its runtime's pid and that runtime's exit. */
+async function readyLifecycle() {
+  const sim = await start({ timeoutSeconds: 30 });
+  spawnLifecycle(sim);
+  const pid = await readyPid(sim);
+  const exited = sim.waitForEvent("runtimeExit", (exit) => exit.pid === pid);
+  return { sim, pid, exited };
 }
 
 /** After a reset: the next invoke is a successful cold start in a new process. */
@@ -153,7 +98,7 @@ describe("timeout", () => {
     const sim = await start({ timeoutSeconds: 0.5 });
     sim.spawnRuntime([ECHO_RUNTIME]);
     const pid = await readyPid(sim);
-    const exited = nextEvent(sim, "runtimeExit", (exit) => exit.pid === pid);
+    const exited = sim.waitForEvent("runtimeExit", (exit) => exit.pid === pid);
 
     const response = await sim.invoke({ sleepMs: 120_000 });
     expect(response.functionError).toBe("Unhandled");
@@ -186,10 +131,7 @@ describe("runtime crash during an invocation", () => {
   ])(
     "runtime %s: Runtime.ExitError, environment reset, next invoke cold-starts",
     async (_, event, detail) => {
-      const sim = await start({ timeoutSeconds: 30 });
-      spawnLifecycle(sim);
-      const pid = await readyPid(sim);
-      const exited = nextEvent(sim, "runtimeExit", (exit) => exit.pid === pid);
+      const { sim, pid, exited } = await readyLifecycle();
 
       const response = await sim.invoke(event);
       expectPlatformError(response, "Runtime.ExitError", detail);
@@ -206,10 +148,7 @@ describe("runtime crash during an invocation", () => {
   );
 
   test("a runtime that answers and exits before calling /next: caller has the answer, invocation is an error", async () => {
-    const sim = await start({ timeoutSeconds: 30 });
-    spawnLifecycle(sim);
-    const pid = await readyPid(sim);
-    const exited = nextEvent(sim, "runtimeExit", (exit) => exit.pid === pid);
+    const { sim, pid, exited } = await readyLifecycle();
 
     const response = await sim.invoke({ answerThenExit: 0 });
     expect(response.functionError).toBeUndefined();
@@ -226,10 +165,7 @@ describe("runtime crash during an invocation", () => {
   });
 
   test("a runtime that dies while idle is replaced by a cold start at the next invoke", async () => {
-    const sim = await start({ timeoutSeconds: 30 });
-    spawnLifecycle(sim);
-    const pid = await readyPid(sim);
-    const exited = nextEvent(sim, "runtimeExit", (exit) => exit.pid === pid);
+    const { sim, pid, exited } = await readyLifecycle();
     process.kill(pid, "SIGKILL");
     expect(await exited).toMatchObject({ pid, signal: "SIGKILL" });
     await expectGroupGone(pid);

@@ -3,19 +3,12 @@
 // processes (fixtures) or the test itself speaking HTTP with fetch or a raw socket, where the test
 // needs to see the status codes a runtime would get.
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  InvocationBuilder,
-  type InvokeResponse,
-  type Simulator,
-  type SimulatorEventMap,
-  type SimulatorOptions,
-} from "../../src/index.ts";
-import { ECHO_RUNTIME, FIXTURES, startSimulator } from "../helpers/fixtures.ts";
-import { groupMembers } from "../helpers/processes.ts";
+import { InvocationBuilder, type InvokeResponse, type Simulator } from "../../src/index.ts";
+import { ECHO_RUNTIME, FIXTURES } from "../helpers/fixtures.ts";
+import { shutdownTracked, startTracked as start } from "../helpers/leftovers.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const INSPECT_RUNTIME = join(FIXTURES, "runtimes", "inspect.ts");
 const CURL_BOOTSTRAP = join(FIXTURES, "runtimes", "curl-bootstrap.sh");
@@ -24,79 +17,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const STATE_TRANSITION = (to: string) =>
   `State transition from RuntimeResponseSentState to ${to} failed for runtime. Error: State transition is not allowed`;
 
-// ---- Bookkeeping: every simulator is shut down and every runtime process group must be gone. ----
-
-interface Tracked {
-  sim: Simulator;
-  pids: Set<number>;
-}
-const tracked: Tracked[] = [];
-const scratchDirs: string[] = [];
 /** Requests a test leaves open (a runtime's pending /next); settled by the shutdown in afterEach. */
 const dangling: Promise<unknown>[] = [];
 
-afterEach(async () => {
-  const all = tracked.splice(0);
-  await Promise.all(all.map(({ sim }) => sim.shutdown()));
-  await Promise.allSettled(dangling.splice(0));
-  for (const { pids } of all) {
-    for (const pid of pids) await expectGroupGone(pid);
-  }
-  for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-/**
- * Asserts that no process of the group `pgid` is left. A member that was SIGKILLed can still be in
- * the kernel's exit path (state R, no cmdline) for a few milliseconds after the simulator reported
- * the runtime gone (see the report: process-group.ts resolves `exited` when the leader is reaped, not
- * when the group is empty), and the kernel offers no event for the death of a non-child. So this
- * re-reads /proc for a bounded grace period; a process that was never killed still fails it.
- */
-async function expectGroupGone(pgid: number, graceMs = 5_000): Promise<void> {
-  const until = Date.now() + graceMs;
-  while (groupMembers(pgid).length > 0 && Date.now() < until) await Bun.sleep(5);
-  expect({ pgid, members: groupMembers(pgid) }).toEqual({ pgid, members: [] });
-}
-
-/** A simulator whose runtime pids are recorded (on every event) for the no-leftover check. */
-async function start(options: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator(options);
-  const pids = new Set<number>();
-  sim.events.onAny(() => {
-    const pid = sim.runtimePid();
-    if (pid) pids.add(pid);
-  });
-  sim.events.on("runtimeExit", ({ pid }) => pids.add(pid));
-  tracked.push({ sim, pids });
-  return sim;
-}
-
-function scratchDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "runtime-test-"));
-  scratchDirs.push(dir);
-  return dir;
-}
-
-/** Resolves with the next `name` event matching `predicate` (subscribe before causing it). */
-function nextEvent<K extends keyof SimulatorEventMap>(
-  sim: Simulator,
-  name: K,
-  predicate: (payload: SimulatorEventMap[K]) => boolean = () => true,
-  timeoutMs = 30_000,
-): Promise<SimulatorEventMap[K]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for event ${name}`));
-    }, timeoutMs);
-    const off = sim.events.on(name, (payload) => {
-      if (!predicate(payload)) return;
-      clearTimeout(timer);
-      off();
-      resolve(payload);
-    });
-  });
-}
+// Every simulator is shut down and every runtime process group must be gone.
+afterEach(() => shutdownTracked(() => Promise.allSettled(dangling.splice(0))));
 
 // ---- The test acting as the runtime ----------------------------------------------------------
 
@@ -333,7 +258,7 @@ describe("GET /runtime/invocation/next", () => {
   test("a binary response reaches the caller byte for byte with its content type", async () => {
     const sim = await start({ timeoutSeconds: 30 });
     sim.spawnRuntime([INSPECT_RUNTIME]);
-    const logged = nextEvent(sim, "log", (log) => log.line.startsWith("random-bytes:"));
+    const logged = sim.waitForEvent("log", (log) => log.line.startsWith("random-bytes:"));
     const response = await sim.invoke({ randomBytes: 65_536 });
     const [, id, base64] = (await logged).line.split(":");
     expect(id).toBe(response.requestId);
@@ -723,7 +648,7 @@ describe("routing", () => {
 describe("POSIX sh + curl bootstrap", () => {
   test("echoes three events, reading the request id from curl's header dump", async () => {
     const sim = await start({ timeoutSeconds: 30 });
-    sim.spawnRuntime([CURL_BOOTSTRAP], { env: { TMPDIR: scratchDir() } });
+    sim.spawnRuntime([CURL_BOOTSTRAP], { env: { TMPDIR: tempDir("runtime-test-") } });
     const lines: string[] = [];
     sim.events.on("log", (log) => {
       if (log.source === "function") lines.push(log.line);
