@@ -151,10 +151,16 @@ export class ExecutionEnvironment {
 
   /** `GET /runtime/invocation/next`: resolves with the next invocation for the runtime. */
   async next(signal?: AbortSignal): Promise<Invocation> {
+    const generation = this.generation;
     await this.resetDone;
     if (this.phaseValue === "ShutDown") {
       throw new LambdaError(403, "InvalidStateTransition", "The execution environment is shutting down");
     }
+    // A /next sent by a runtime that a reset has since killed (or, with a launcher, by a process
+    // the simulator did not start) must not count as a new runtime's init.
+    const stale =
+      generation !== this.generation || (this.phaseValue === "Uninitialized" && this.launcher !== undefined);
+    if (stale) throw invalidStateTransition("Exited", "Ready");
     if (this.phaseValue === "Invoking" && !this.current?.answered)
       throw invalidStateTransition("Running", "Ready");
     const waiter = deferred<Invocation>();
