@@ -6,74 +6,37 @@
  * OTLP/HTTP collector in this script actually received. `--verbose` echoes the processes' output.
  * Exits 1 if any step fails.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { forRequest, freePort, type ReceivedItem, startCollector } from "../examples/otel/collector.ts";
-import { FreezeMode, Simulator } from "../src/index.ts";
+import { forRequest, type ReceivedItem, startCollector } from "../examples/otel/collector.ts";
+import {
+  EXTENSION,
+  extensionPid as extensionPidOf,
+  type FunctionResponse,
+  initCount,
+  invokeToCompletion,
+  processState,
+  RUNTIME,
+  startDemoSimulator,
+} from "../examples/otel/demo.ts";
 
-const OTEL = join(import.meta.dir, "..", "examples", "otel");
-const EXTENSION = join(OTEL, "extension.ts");
-const RUNTIME = join(OTEL, "runtime.ts");
 /** How long the environment stays frozen between the invocations. */
 const FROZEN_MS = 300;
 const WAIT_MS = 60_000;
-
-interface FunctionResponse {
-  requestId: string;
-  pid: number;
-  initCount: number;
-  invocation: number;
-  coldStart: boolean;
-  ticksAtStart: number;
-  nowAtStart: number;
-  ticks: number;
-  now: number;
-}
 
 class StepFailed extends Error {}
 function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new StepFailed(message);
 }
 
-/** The process state letter as the OS reports it (/proc/PID/stat on Linux, `ps` elsewhere). */
-function processState(pid: number): string {
-  if (process.platform === "linux") {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-      return stat.charAt(stat.lastIndexOf(")") + 2);
-    } catch {
-      return "gone";
-    }
-  }
-  const out = Bun.spawnSync(["ps", "-o", "state=", "-p", String(pid)])
-    .stdout.toString()
-    .trim();
-  return out ? out.charAt(0) : "gone";
-}
-
 const out = (line = "") => console.log(line);
 const short = (requestId: string) => requestId.slice(0, 8);
-const initCount = (sim: Simulator) => (sim.status() as { initCount: number }).initCount;
 
 async function demo(): Promise<void> {
   out("Lambda Process Freeze/Thaw Demo");
   out("===============================");
   out();
   const collector = startCollector();
-  const receiverPort = freePort();
   out("Starting Lambda simulator with FreezeMode::Process...");
-  const sim = await Simulator.start({
-    functionName: "otel-demo",
-    timeoutSeconds: 30,
-    freezeMode: FreezeMode.Process,
-    environment: { OTEL_RECEIVER_PORT: String(receiverPort) },
-    echoLogs: process.argv.includes("--verbose"),
-  });
-  const extensionExit = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    sim.events.on("extensionExit", (exit) => {
-      if (exit.name === "extension.ts") resolve(exit);
-    });
-  });
+  const { sim, extensionExit } = await startDemoSimulator({ echoLogs: process.argv.includes("--verbose") });
   try {
     out("Spawning OpenTelemetry extension process...");
     sim.spawnExtension([EXTENSION], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } });
@@ -82,7 +45,7 @@ async function demo(): Promise<void> {
     sim.spawnRuntime([RUNTIME]);
     await sim.waitForExtensionsReady(WAIT_MS);
     const runtimePid = sim.runtimePid();
-    const extensionPid = sim.registeredExtensions().find((e) => e.name === "extension.ts")?.pid;
+    const extensionPid = extensionPidOf(sim);
     check(runtimePid && extensionPid, "the runtime and the extension should both be running after init");
     const inits = initCount(sim);
     out(
@@ -92,9 +55,8 @@ async function demo(): Promise<void> {
     out();
 
     out("1. First invocation (cold start)...");
-    const first = await sim.invoke({ step: 1 });
+    const first = await invokeToCompletion(sim, { step: 1 }, WAIT_MS);
     check(!first.functionError, `first invocation failed: ${first.text()}`);
-    await sim.waitForInvocationComplete(first.requestId, WAIT_MS);
     const r1 = first.json<FunctionResponse>();
     check(r1.coldStart && r1.pid === runtimePid, "the first invocation should be the runtime's cold start");
     out(`   [INVOKE] Request ${short(first.requestId)} completed (runtime pid ${r1.pid})`);
@@ -117,11 +79,10 @@ async function demo(): Promise<void> {
     out();
 
     out("2. Second invocation (warm start, thawing processes)...");
-    const second = await sim.invoke({ step: 2 });
+    const second = await invokeToCompletion(sim, { step: 2 }, WAIT_MS);
     check(!second.functionError, `second invocation failed: ${second.text()}`);
-    await sim.waitForInvocationComplete(second.requestId, WAIT_MS);
     const r2 = second.json<FunctionResponse>();
-    const extensionPidNow = sim.registeredExtensions().find((e) => e.name === "extension.ts")?.pid;
+    const extensionPidNow = extensionPidOf(sim);
     check(
       r2.pid === runtimePid && sim.runtimePid() === runtimePid && extensionPidNow === extensionPid,
       "the warm invocation should reuse the same processes",

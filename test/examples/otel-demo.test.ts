@@ -1,45 +1,27 @@
 // The OpenTelemetry demo (issue #5) under FreezeMode.Process: a real extension and an instrumented
 // runtime, two invocations with the environment held frozen between them, a graceful shutdown.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { type Collector, forRequest, freePort, startCollector } from "../../examples/otel/collector.ts";
-import { FreezeMode, type InvokeResponse, Simulator } from "../../src/index.ts";
+import { type Collector, forRequest, startCollector } from "../../examples/otel/collector.ts";
+import {
+  EXTENSION,
+  type ExtensionExit,
+  extensionPid as extensionPidOf,
+  type FunctionResponse,
+  initCount,
+  invokeToCompletion,
+  processState,
+  RUNTIME,
+  startDemoSimulator,
+} from "../../examples/otel/demo.ts";
+import type { InvokeResponse, Simulator } from "../../src/index.ts";
 import { groupMembers } from "../helpers/processes.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
-const OTEL = join(import.meta.dir, "..", "..", "examples", "otel");
-const EXTENSION = join(OTEL, "extension.ts");
-const RUNTIME = join(OTEL, "runtime.ts");
 /** How long the test keeps the environment frozen: the interval whose (absent) ticks are measured. */
 const HOLD_MS = 500;
 /** How long the warm handler runs with the environment thawed. */
 const BUSY_MS = 200;
 const WAIT_MS = 60_000;
-
-interface FunctionResponse {
-  requestId: string;
-  pid: number;
-  initCount: number;
-  invocation: number;
-  coldStart: boolean;
-  ticksAtStart: number;
-  nowAtStart: number;
-  ticks: number;
-  now: number;
-}
-
-/** The state letter of /proc/PID/stat (R, S, T, Z…), or "gone". */
-function procState(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return stat.charAt(stat.lastIndexOf(")") + 2);
-  } catch {
-    return "gone";
-  }
-}
-
-const initCountOf = (sim: Simulator) => (sim.status() as { initCount: number }).initCount;
 
 describe.skipIf(process.platform !== "linux")("OpenTelemetry demo with FreezeMode.Process", () => {
   let sim: Simulator | undefined;
@@ -59,23 +41,15 @@ describe.skipIf(process.platform !== "linux")("OpenTelemetry demo with FreezeMod
   let epochBeforeHold = 0;
   let epochAfterHold = 0;
   let warm: { runtimePid?: number; extensionPid?: number; initCount: number };
-  let extensionExit: { name: string; code: number | null; signal: string | null };
+  let extensionExit: ExtensionExit;
 
   beforeAll(
     async () => {
       collector = startCollector();
-      sim = await Simulator.start({
-        functionName: "otel-demo",
-        timeoutSeconds: 30,
-        freezeMode: FreezeMode.Process,
-        environment: { OTEL_RECEIVER_PORT: String(freePort()) },
-      });
+      const started = await startDemoSimulator();
+      sim = started.sim;
       const s = sim;
-      const exited = new Promise<{ name: string; code: number | null; signal: string | null }>((resolve) => {
-        s.events.on("extensionExit", (exit) => {
-          if (exit.name === "extension.ts") resolve(exit);
-        });
-      });
+      const exited = started.extensionExit;
       s.events.on("frozen", ({ pids }) => {
         frozenPids = pids;
       });
@@ -83,29 +57,27 @@ describe.skipIf(process.platform !== "linux")("OpenTelemetry demo with FreezeMod
       s.spawnRuntime([RUNTIME]);
       await s.waitForExtensionsReady(WAIT_MS);
       runtimePid = s.runtimePid() as number;
-      extensionPid = s.registeredExtensions().find((e) => e.name === "extension.ts")?.pid as number;
-      initCountAfterInit = initCountOf(s);
+      extensionPid = extensionPidOf(s) as number;
+      initCountAfterInit = initCount(s);
 
-      first = await s.invoke({});
-      await s.waitForInvocationComplete(first.requestId, WAIT_MS);
+      first = await invokeToCompletion(s, {}, WAIT_MS);
       r1 = first.json<FunctionResponse>();
       await s.waitForFrozen(WAIT_MS);
-      frozenStates = { runtime: procState(runtimePid), extension: procState(extensionPid) };
+      frozenStates = { runtime: processState(runtimePid), extension: processState(extensionPid) };
 
       // Deliberately hold the environment frozen: this interval is what is being measured.
       epochBeforeHold = s.freezeEpoch();
       await Bun.sleep(HOLD_MS);
       heldFrozen = s.isFrozen();
       epochAfterHold = s.freezeEpoch();
-      statesAfterHold = { runtime: procState(runtimePid), extension: procState(extensionPid) };
+      statesAfterHold = { runtime: processState(runtimePid), extension: processState(extensionPid) };
 
-      second = await s.invoke({ busyMs: BUSY_MS });
-      await s.waitForInvocationComplete(second.requestId, WAIT_MS);
+      second = await invokeToCompletion(s, { busyMs: BUSY_MS }, WAIT_MS);
       r2 = second.json<FunctionResponse>();
       warm = {
         runtimePid: s.runtimePid(),
-        extensionPid: s.registeredExtensions().find((e) => e.name === "extension.ts")?.pid,
-        initCount: initCountOf(s),
+        extensionPid: extensionPidOf(s),
+        initCount: initCount(s),
       };
 
       await s.shutdown();
