@@ -3,7 +3,8 @@
 // `line <i> ` padded with x to about 60 bytes. The last line ends with ` end <requestId>` (and
 // ` report` when the event has "report": true) so a telemetry subscriber knows it has them all:
 // lines of one stream arrive in order. Then it answers {"ok":true,"lines":N}.
-const api = `http://${process.env.AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime`;
+import { serveInvocations } from "./lambda-api.ts";
+
 const LINE_BYTES = 60;
 const PAD = "x".repeat(LINE_BYTES);
 
@@ -17,16 +18,7 @@ function logText(count: number, id: string, report: boolean): string {
   return `${lines.join("\n")}\n`;
 }
 
-while (true) {
-  let next: Response;
-  try {
-    next = await fetch(`${api}/invocation/next`);
-  } catch {
-    process.exit(0); // the server is gone
-  }
-  if (!next.ok) process.exit(0);
-  const id = next.headers.get("lambda-runtime-aws-request-id");
-  if (!id) process.exit(2);
+await serveInvocations(async (next, id) => {
   const event = (await next.json()) as { lines?: number; report?: boolean };
   const count = Math.max(1, Math.floor(event.lines ?? 1));
   const text = logText(count, id, event.report === true);
@@ -34,14 +26,5 @@ while (true) {
   await new Promise<void>((resolve, reject) =>
     process.stdout.write(text, (error) => (error ? reject(error) : resolve())),
   );
-  try {
-    const posted = await fetch(`${api}/invocation/${id}/response`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ ok: true, lines: count }),
-    });
-    await posted.arrayBuffer();
-  } catch {
-    process.exit(0);
-  }
-}
+  return JSON.stringify({ ok: true, lines: count });
+});

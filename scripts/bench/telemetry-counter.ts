@@ -9,8 +9,8 @@
 // (epoch milliseconds, performance.timeOrigin + performance.now()).
 // SUBSCRIBE=0: registers for INVOKE but never subscribes (the no-subscriber baseline).
 import { basename } from "node:path";
+import { API, nextExtensionEvent, registerExtension } from "./lambda-api.ts";
 
-const api = `http://${process.env.AWS_LAMBDA_RUNTIME_API}`;
 const name = basename(Bun.main);
 const subscribe = process.env.SUBSCRIBE !== "0";
 const HOLD_LIMIT_MS = Number(process.env.HOLD_LIMIT_MS ?? 30_000);
@@ -71,22 +71,10 @@ const server = Bun.serve({
   },
 });
 
-const registered = await fetch(`${api}/2020-01-01/extension/register`, {
-  method: "POST",
-  headers: { "Lambda-Extension-Name": name },
-  body: JSON.stringify({ events: ["INVOKE", "SHUTDOWN"] }),
-});
-if (!registered.ok) {
-  console.error(`${name}: register answered ${registered.status} ${await registered.text()}`);
-  process.exit(1);
-}
-await registered.arrayBuffer();
-const headers = {
-  "Lambda-Extension-Identifier": registered.headers.get("lambda-extension-identifier") ?? "",
-};
+const headers = await registerExtension(name, ["INVOKE", "SHUTDOWN"]);
 
 if (subscribe) {
-  const response = await fetch(`${api}/2022-07-01/telemetry`, {
+  const response = await fetch(`${API}/2022-07-01/telemetry`, {
     method: "PUT",
     headers,
     body: JSON.stringify({
@@ -122,15 +110,7 @@ async function hold(requestId: string): Promise<Finished | undefined> {
 }
 
 while (true) {
-  let response: Response;
-  try {
-    response = await fetch(`${api}/2020-01-01/extension/event/next`, { headers });
-  } catch {
-    process.exit(0); // the simulator is gone
-  }
-  if (!response.ok) process.exit(0);
-  const event = (await response.json()) as { eventType: string; requestId?: string };
-  if (event.eventType === "SHUTDOWN") process.exit(0);
+  const event = await nextExtensionEvent<{ eventType: string; requestId?: string }>(headers);
   const requestId = event.requestId ?? "";
   if (!subscribe) continue;
   const done = await hold(requestId);
