@@ -13,13 +13,13 @@
 // is only created after that `next`, so it is flushed with the following invocation or at SHUTDOWN,
 // after which the extension exits 0.
 import { basename } from "node:path";
-import { type Context, context, type Span, SpanKind, TraceFlags, trace } from "@opentelemetry/api";
+import { type Context, type Span, SpanKind, trace } from "@opentelemetry/api";
 import { SeverityNumber } from "@opentelemetry/api-logs";
 import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-http";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
 import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { lambdaResource, xrayParentContext } from "./lambda-otel.ts";
 
 const NAME = basename(import.meta.path);
 const SCOPE = "otel-demo-extension";
@@ -31,16 +31,7 @@ const log = (message: string) => console.log(`[${NAME}] ${message}`);
 
 // --- OpenTelemetry SDK: the extension's own spans and log records --------------------------------
 
-const resource = resourceFromAttributes({
-  "service.name": process.env.AWS_LAMBDA_FUNCTION_NAME ?? "function",
-  "cloud.provider": "aws",
-  "cloud.platform": "aws_lambda",
-  "cloud.region": process.env.AWS_REGION ?? "",
-  "faas.name": process.env.AWS_LAMBDA_FUNCTION_NAME ?? "",
-  "faas.version": process.env.AWS_LAMBDA_FUNCTION_VERSION ?? "",
-  "process.pid": process.pid,
-  "telemetry.source": "extension",
-});
+const resource = lambdaResource("extension");
 const tracerProvider = new BasicTracerProvider({
   resource,
   spanProcessors: upstream
@@ -152,18 +143,9 @@ function waitUntil(done: () => boolean, deadline: number): Promise<boolean> {
   });
 }
 
+/** The X-Ray parent context of a request (see traceHeaders). */
 function parentContext(requestId: string | undefined): Context {
-  const header = requestId ? traceHeaders.get(requestId) : undefined;
-  const fields = Object.fromEntries((header ?? "").split(";").map((part) => part.split("=")));
-  const root = /^1-([0-9a-f]{8})-([0-9a-f]{24})$/.exec(fields.Root ?? "");
-  const parent = /^[0-9a-f]{16}$/.exec(fields.Parent ?? "");
-  if (!root || !parent) return context.active();
-  return trace.setSpanContext(context.active(), {
-    traceId: `${root[1]}${root[2]}`,
-    spanId: parent[0],
-    traceFlags: TraceFlags.SAMPLED,
-    isRemote: true,
-  });
+  return xrayParentContext(requestId ? traceHeaders.get(requestId) : undefined);
 }
 
 /** Children for the record's `spans` (responseLatency, responseDuration, extensionOverhead…). */

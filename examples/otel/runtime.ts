@@ -7,15 +7,7 @@
 // A background ticker (setInterval, every 10 ms) counts ticks; each response reports the count and
 // Date.now() around the handler, so a caller can see that timers do not fire while the environment
 // is frozen. Payload: {"busyMs": N} makes the handler wait N ms (with the ticker running).
-import {
-  type Context,
-  context,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  TraceFlags,
-  trace,
-} from "@opentelemetry/api";
+import { type Context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { SeverityNumber } from "@opentelemetry/api-logs";
 import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-http";
 import {
@@ -23,10 +15,10 @@ import {
   OTLPMetricExporter,
 } from "@opentelemetry/exporter-metrics-otlp-http";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
 import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { lambdaResource, xrayParentContext } from "./lambda-otel.ts";
 
 const api = `http://${process.env.AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime`;
 const receiver = `http://localhost:${process.env.OTEL_RECEIVER_PORT ?? "4318"}`;
@@ -42,17 +34,9 @@ let invocations = 0;
 let ticks = 0;
 const ticker = setInterval(() => ticks++, 10);
 
-const resource = resourceFromAttributes({
-  "service.name": process.env.AWS_LAMBDA_FUNCTION_NAME ?? "function",
-  "cloud.provider": "aws",
-  "cloud.platform": "aws_lambda",
-  "cloud.region": process.env.AWS_REGION ?? "",
-  "faas.name": process.env.AWS_LAMBDA_FUNCTION_NAME ?? "",
-  "faas.version": process.env.AWS_LAMBDA_FUNCTION_VERSION ?? "",
+const resource = lambdaResource("function", {
   "faas.instance": process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? "",
   "faas.max_memory": Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? 0) * 1024 * 1024,
-  "process.pid": process.pid,
-  "telemetry.source": "function",
 });
 const tracerProvider = new BasicTracerProvider({
   resource,
@@ -85,21 +69,6 @@ const logger = loggerProvider.getLogger(SCOPE);
 
 const flushAll = () =>
   Promise.all([tracerProvider.forceFlush(), meterProvider.forceFlush(), loggerProvider.forceFlush()]);
-
-/** The X-Ray trace header as the parent of the handler's span (same trace id as Lambda's segment). */
-function parentContext(traceHeader: string | null): Context {
-  const fields = Object.fromEntries((traceHeader ?? "").split(";").map((part) => part.split("=")));
-  const root = /^1-([0-9a-f]{8})-([0-9a-f]{24})$/.exec(fields.Root ?? "");
-  const parent = /^[0-9a-f]{16}$/.exec(fields.Parent ?? "");
-  if (!root || !parent) return context.active();
-  return trace.setSpanContext(context.active(), {
-    traceId: `${root[1]}${root[2]}`,
-    spanId: parent[0],
-    // Sampled regardless of X-Ray's decision: the demo wants every span.
-    traceFlags: TraceFlags.SAMPLED,
-    isRemote: true,
-  });
-}
 
 interface Invocation {
   requestId: string;
@@ -152,7 +121,7 @@ while (true) {
   const invocation: Invocation = {
     requestId,
     functionArn: next.headers.get("Lambda-Runtime-Invoked-Function-Arn") ?? "",
-    parent: parentContext(next.headers.get("Lambda-Runtime-Trace-Id")),
+    parent: xrayParentContext(next.headers.get("Lambda-Runtime-Trace-Id")),
   };
   invocations++;
   const span = tracer.startSpan(
