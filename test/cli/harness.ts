@@ -15,6 +15,12 @@ import { waitUntil } from "../helpers/wait.ts";
 export const REPO_ROOT = join(import.meta.dir, "..", "..");
 /** The echo runtime, relative to the repo root as a user would type it. */
 export const ECHO = "test/fixtures/runtimes/echo.ts";
+/** What the echo runtime answers: the event, the headers of its /next and its pid. */
+export interface EchoBody {
+  echo: unknown;
+  headers: Record<string, string>;
+  env: { pid: number };
+}
 /** A runtime that answers with its environment (see its header). */
 export const ENV_RUNTIME = "test/fixtures/cli/env-runtime.ts";
 

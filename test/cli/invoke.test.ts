@@ -4,6 +4,7 @@ import { join } from "node:path";
 import {
   cleanup,
   ECHO,
+  type EchoBody,
   expectUsageError,
   lines,
   runCli,
@@ -15,11 +16,6 @@ import {
 } from "./harness.ts";
 
 afterEach(cleanup);
-
-interface EchoBody {
-  echo: unknown;
-  headers: Record<string, string>;
-}
 
 /** A serve with the echo runtime, Ready; killed after the test by the harness. */
 async function serveEcho(flags: string[] = []): Promise<Served> {
@@ -99,28 +95,14 @@ describe("lambda-sim invoke", () => {
     expect(byArn.code).toBe(0);
     expect(onlyLine(byArn.stdout).headers["lambda-runtime-invoked-function-arn"]).toBe(`${arn}:$LATEST`);
 
-    const dryRun = await runCli([
-      "invoke",
-      "--url",
-      served.url,
-      "--function",
-      "orders",
-      "--invocation-type",
-      "DryRun",
-    ]);
+    const invokeAs = (type: string) =>
+      runCli(["invoke", "--url", served.url, "--function", "orders", "--invocation-type", type]);
+    const dryRun = await invokeAs("DryRun");
     expect(dryRun.code).toBe(0);
     expect(dryRun.stdout).toBe("");
     expect(dryRun.stderr).toMatch(/^204 /);
 
-    const event = await runCli([
-      "invoke",
-      "--url",
-      served.url,
-      "--function",
-      "orders",
-      "--invocation-type",
-      "Event",
-    ]);
+    const event = await invokeAs("Event");
     expect(event.code).toBe(0);
     expect(event.stdout).toBe("");
     expect(event.stderr).toMatch(/^202 [0-9a-f-]{36}\n$/);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import {
   cleanup,
   ECHO,
+  type EchoBody,
   ENV_RUNTIME,
   expectUsageError,
   lines,
@@ -18,11 +19,6 @@ import {
 } from "./harness.ts";
 
 afterEach(cleanup);
-
-interface EchoBody {
-  echo: unknown;
-  env: { pid: number };
-}
 
 function parseLines<T>(stdout: string): T[] {
   return lines(stdout).map((line) => JSON.parse(line) as T);

@@ -5,6 +5,7 @@ import { groupMembers } from "../helpers/processes.ts";
 import {
   cleanup,
   ECHO,
+  type EchoBody,
   expectUsageError,
   invokeHttp,
   lines,
@@ -23,12 +24,6 @@ import {
 } from "./harness.ts";
 
 afterEach(cleanup);
-
-interface EchoBody {
-  echo: unknown;
-  headers: Record<string, string>;
-  env: { pid: number };
-}
 
 describe("lambda-sim serve", () => {
   test("prints a ready line, runs init before any invoke and serves the Invoke API", async () => {
