@@ -2,12 +2,13 @@
 // helpers, the JSON-lines telemetry file, the records' content (memory, JSON log format), and that
 // the capture sees events when they are produced, before any subscriber does. Real runtime and
 // extension processes; every wait is on an event or a capture waiter, never a sleep.
-import { describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InvocationBuilder, type TelemetryEvent } from "../../src/index.ts";
 import {
   arrival,
+  checkTrackedGone,
   delivered,
   expectAllValid,
   RECORDER,
@@ -18,6 +19,9 @@ import {
   TELEMETRY_RUNTIME,
 } from "../fixtures/telemetry/support.ts";
 import { ECHO_RUNTIME } from "../helpers/fixtures.ts";
+
+// Every simulator is shut down and none of its process groups may be left.
+afterEach(checkTrackedGone);
 
 const FIXED_ID = "5c1f0e6e-7f0a-4c36-9f31-0a3cc1d8a9f2";
 

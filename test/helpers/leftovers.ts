@@ -44,13 +44,16 @@ export async function startTracked(options: SimulatorOptions = {}): Promise<Simu
 
 /**
  * Shuts down every simulator startTracked made, waits for `settle` (requests a test left open), then
- * asserts that none of their process groups is left (see expectGroupGone). For a file's afterEach.
+ * asserts that none of their process groups is left after `graceMs` (see expectGroupGone). For a
+ * file's afterEach.
  */
-export async function shutdownTracked(settle: () => Promise<unknown> = async () => {}): Promise<void> {
+export async function shutdownTracked(
+  options: { settle?: () => Promise<unknown>; graceMs?: number } = {},
+): Promise<void> {
   const all = tracked.splice(0);
   await Promise.all(all.map(({ sim }) => sim.shutdown()));
-  await settle();
+  await options.settle?.();
   for (const { pids } of all) {
-    for (const pid of pids) await expectGroupGone(pid);
+    for (const pid of pids) await expectGroupGone(pid, options.graceMs);
   }
 }

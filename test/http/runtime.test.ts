@@ -21,7 +21,7 @@ const STATE_TRANSITION = (to: string) =>
 const dangling: Promise<unknown>[] = [];
 
 // Every simulator is shut down and every runtime process group must be gone.
-afterEach(() => shutdownTracked(() => Promise.allSettled(dangling.splice(0))));
+afterEach(() => shutdownTracked({ settle: () => Promise.allSettled(dangling.splice(0)) }));
 
 // ---- The test acting as the runtime ----------------------------------------------------------
 

@@ -3,12 +3,13 @@
 // init events, bulk and slow delivery, and when platform.report may arrive. Extensions are real
 // processes (test/fixtures/extensions/telemetry-recorder.ts and test/fixtures/telemetry/*); where the
 // test process itself plays an extension it talks to the simulator over HTTP like one.
-import { describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { FreezeMode, InvocationBuilder, type Simulator, type TelemetryEvent } from "../../src/index.ts";
 import {
   ANNOUNCING_RECORDER,
   arrival,
+  checkTrackedGone,
   delivered,
   eventProblems,
   expectAllValid,
@@ -23,6 +24,9 @@ import {
   TELEMETRY_RUNTIME,
 } from "../fixtures/telemetry/support.ts";
 import { ECHO_RUNTIME } from "../helpers/fixtures.ts";
+
+// Every simulator is shut down and none of its process groups may be left.
+afterEach(checkTrackedGone);
 
 const UUID = "3f0c8a4e-2d5b-4c8e-9a1f-6b7d8e9f0a1b";
 
