@@ -123,13 +123,23 @@ function listener() {
   };
 }
 
+/** Runs `use` with a tracked simulator and a listener, stopping both afterwards whatever happens. */
+async function withListener(use: (sim: Simulator, http: ReturnType<typeof listener>) => Promise<void>) {
+  const sim = await startTracked();
+  const http = listener();
+  try {
+    await use(sim, http);
+  } finally {
+    await sim.shutdown();
+    http.stop();
+  }
+}
+
 // ---- Subscription API ----------------------------------------------------------------------------
 
 describe("PUT /2022-07-01/telemetry and /2020-08-15/logs", () => {
   test('a valid subscription answers 200 with the JSON string "OK", never 202', async () => {
-    const sim = await startTracked();
-    const http = listener();
-    try {
+    await withListener(async (sim, http) => {
       const id = await registerProbe(sim, "probe");
       const answer = await subscribe(
         sim,
@@ -148,10 +158,7 @@ describe("PUT /2022-07-01/telemetry and /2020-08-15/logs", () => {
         { name: "probe", api: "telemetry" },
         { name: "logs-probe", api: "logs" },
       ]);
-    } finally {
-      await sim.shutdown();
-      http.stop();
-    }
+    });
   });
 
   test("invalid requests get 400 ValidationError (Telemetry API) and 400 Logs.ValidationError (Logs API)", async () => {
@@ -168,27 +175,25 @@ describe("PUT /2022-07-01/telemetry and /2020-08-15/logs", () => {
       ["missing destination", { schemaVersion: "2022-12-13", types: ["platform"] }],
       ["not JSON", "{not json"],
     ];
-    for (const [what, request] of cases) {
-      const answer = await subscribe(sim, "telemetry", id, request);
-      expect({ what, status: answer.status, errorType: lambdaError(answer).errorType }).toEqual({
-        what,
-        status: 400,
-        errorType: "ValidationError",
-      });
-    }
     const logsCases: [string, unknown][] = [
       ["bad schemaVersion", { ...body(destination), schemaVersion: "2022-12-13" }],
       ["maxItems 10", { types: ["platform"], buffering: { maxItems: 10 }, destination }],
       ["empty types", { types: [], destination }],
       ["missing destination", { types: ["platform"] }],
     ];
-    for (const [what, request] of logsCases) {
-      const answer = await subscribe(sim, "logs", id, request);
-      expect({ what, status: answer.status, errorType: lambdaError(answer).errorType }).toEqual({
-        what,
-        status: 400,
-        errorType: "Logs.ValidationError",
-      });
+    const apis = [
+      ["telemetry", cases, "ValidationError"],
+      ["logs", logsCases, "Logs.ValidationError"],
+    ] as const;
+    for (const [api, apiCases, errorType] of apis) {
+      for (const [what, request] of apiCases) {
+        const answer = await subscribe(sim, api, id, request);
+        expect({ what, status: answer.status, errorType: lambdaError(answer).errorType }).toEqual({
+          what,
+          status: 400,
+          errorType,
+        });
+      }
     }
     expect(sim.telemetrySubscriptions()).toEqual([]);
   });
@@ -255,9 +260,7 @@ describe("PUT /2022-07-01/telemetry and /2020-08-15/logs", () => {
   });
 
   test("sandbox, sandbox.localdomain, localhost and 127.0.0.1 are accepted and delivered to 127.0.0.1", async () => {
-    const sim = await startTracked();
-    const http = listener();
-    try {
+    await withListener(async (sim, http) => {
       const hosts = ["sandbox", "sandbox.localdomain", "localhost", "127.0.0.1"];
       for (const host of hosts) {
         const id = await registerProbe(sim, `probe-${host}`);
@@ -280,10 +283,7 @@ describe("PUT /2022-07-01/telemetry and /2020-08-15/logs", () => {
         expectAllValid(events);
         expect(events[0]?.type).toBe("platform.initStart");
       }
-    } finally {
-      await sim.shutdown();
-      http.stop();
-    }
+    });
   });
 
   test("port 9001 and the simulator's own port are refused as destinations", async () => {
