@@ -16,7 +16,8 @@ import {
   type Simulator,
   type SimulatorOptions,
 } from "../../src/index.ts";
-import { FIXTURES, startSimulator } from "../helpers/fixtures.ts";
+import { FIXTURES, initCount, startSimulator } from "../helpers/fixtures.ts";
+import { trackPids } from "../helpers/leftovers.ts";
 import { groupMembers } from "../helpers/processes.ts";
 
 /** The task root: the bootstrap and the handler modules (`_HANDLER` is `<module>.handler`). */
@@ -59,18 +60,13 @@ async function ricFunction(handler: string, options: SimulatorOptions = {}): Pro
   const sim = await startSimulator({ functionName: "node-ric", taskRoot: TASK_ROOT, handler, ...options });
   const fn: RicFunction = {
     sim,
-    pids: new Set(),
+    pids: trackPids(sim),
     pidOf: new Map(),
     traceIds: new Map(),
     initEnds: [],
     shutdownReasons: [],
     output: [],
   };
-  sim.events.onAny(() => {
-    const pid = sim.runtimePid();
-    if (pid) fn.pids.add(pid);
-  });
-  sim.events.on("runtimeExit", ({ pid }) => fn.pids.add(pid));
   sim.events.on("invocationDispatch", (invocation) => {
     fn.traceIds.set(invocation.id, invocation.traceId);
     fn.pidOf.set(invocation.id, sim.runtimePid() as number);
@@ -92,11 +88,6 @@ async function outputLine(fn: RicFunction, pattern: RegExp): Promise<{ line: str
   const find = () => fn.output.find(({ line }) => pattern.test(line));
   await fn.sim.waitFor(() => find() !== undefined, 10_000);
   return find() as { line: string; requestId?: string };
-}
-
-/** Number of inits the simulator ran (cold starts and retries). */
-function initCount(sim: Simulator): number {
-  return (sim.status() as { initCount: number }).initCount;
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   type SimulatorEventMap,
 } from "../../src/index.ts";
 import { initErrorBody } from "../fixtures/runtimes/lifecycle.ts";
-import { ECHO_RUNTIME, FIXTURES } from "../helpers/fixtures.ts";
+import { ECHO_RUNTIME, FIXTURES, initCount } from "../helpers/fixtures.ts";
 import { shutdownTracked, startTracked as start } from "../helpers/leftovers.ts";
 import { expectGroupGone, groupMembers } from "../helpers/processes.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -41,10 +41,6 @@ function record<K extends keyof SimulatorEventMap>(sim: Simulator, name: K): Sim
     seen.push(payload);
   });
   return seen;
-}
-
-function initCount(sim: Simulator): number {
-  return (sim.status() as { initCount: number }).initCount;
 }
 
 async function readyPid(sim: Simulator): Promise<number> {

@@ -2,7 +2,15 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { InvocationStatus, type Simulator, type SimulatorOptions } from "../../src/index.ts";
-import { AGENT, ECHO_RUNTIME, INSTRUMENTED, RECORDER, records, startSimulator } from "../helpers/fixtures.ts";
+import {
+  AGENT,
+  ECHO_RUNTIME,
+  INSTRUMENTED,
+  initCount,
+  RECORDER,
+  records,
+  startSimulator,
+} from "../helpers/fixtures.ts";
 import { endsClean, startWatched } from "../helpers/leftovers.ts";
 import { groupMembers, survivors } from "../helpers/processes.ts";
 import { tempDir as tempDirNamed } from "../helpers/temp.ts";
@@ -132,7 +140,7 @@ describe("Init", () => {
     for (const end of initEnds)
       expect(end).toMatchObject({ status: "error", errorType: "Extension.InitError" });
     expect(initEnds.at(-1)?.phase).toBe("invoke");
-    const initsSoFar = (sim.status() as { initCount: number }).initCount;
+    const initsSoFar = initCount(sim);
 
     rmSync(broken);
     const second = await sim.invoke({ n: 2 });
@@ -141,7 +149,7 @@ describe("Init", () => {
     const state = await sim.waitForInvocationComplete(second.requestId, 20_000);
     expect(state.status).toBe(InvocationStatus.Success);
     expect(state.initDurationMs).toBeGreaterThan(0);
-    expect((sim.status() as { initCount: number }).initCount).toBe(initsSoFar + 1);
+    expect(initCount(sim)).toBe(initsSoFar + 1);
     expect(initEnds.at(-1)).toMatchObject({ phase: "invoke", status: "success" });
     const agentPids = records(agentRecord)
       .filter((r) => "registered" in r)

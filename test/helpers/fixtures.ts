@@ -15,6 +15,11 @@ export async function shutdownStartedSimulators(): Promise<void> {
   await Promise.all(started.splice(0).map((simulator) => simulator.shutdown()));
 }
 
+/** How many times the simulator ran init (cold starts and retries). */
+export function initCount(sim: Simulator): number {
+  return (sim.status() as { initCount: number }).initCount;
+}
+
 /** Starts a simulator on a free port; it is shut down after the current test. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const simulator = await Simulator.start({ port: 0, ...options });

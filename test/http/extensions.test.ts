@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { InvocationStatus, type Simulator, type SimulatorOptions } from "../../src/index.ts";
-import { ECHO_RUNTIME, FIXTURES, INSTRUMENTED, RECORDER, records } from "../helpers/fixtures.ts";
+import { ECHO_RUNTIME, FIXTURES, INSTRUMENTED, initCount, RECORDER, records } from "../helpers/fixtures.ts";
 import { endsClean, startWatched } from "../helpers/leftovers.ts";
 import { tempDir as tempDirNamed } from "../helpers/temp.ts";
 
@@ -352,7 +352,7 @@ describe("Extensions API: identifiers and error reports", () => {
     expect(sim.registeredExtensions()[0]?.state).toBe("Ready");
     const response = await sim.invoke({ after: "errors" });
     expect(response.functionError).toBeUndefined();
-    expect((sim.status() as { initCount: number }).initCount).toBe(1);
+    expect(initCount(sim)).toBe(1);
     await endsClean(sim, pids);
   });
 });
@@ -643,7 +643,7 @@ describe("Robustness", () => {
     const state = await sim.waitForInvocationComplete(second.requestId, 20_000);
     expect(state.status).toBe(InvocationStatus.Success);
     expect(sim.registeredExtensions()[0]?.pid).toBe(extensionPid as number);
-    expect((sim.status() as { initCount: number }).initCount).toBe(1);
+    expect(initCount(sim)).toBe(1);
     const invokes = records(recorded).filter((r) => r.event?.eventType === "INVOKE");
     expect(invokes.map((r) => r.event.requestId)).toEqual([first.requestId, second.requestId]);
     await endsClean(sim, pids);

@@ -7,7 +7,7 @@ import {
   LambdaServiceException,
 } from "@aws-sdk/client-lambda";
 import { InvocationStatus, type Simulator } from "../../src/index.ts";
-import { ECHO_RUNTIME, FIXTURES, startSimulator } from "../helpers/fixtures.ts";
+import { ECHO_RUNTIME, FIXTURES, initCount, startSimulator } from "../helpers/fixtures.ts";
 
 /** Answers with the size and content type of the raw body it received (never parses it). */
 const MEASURE_RUNTIME = join(FIXTURES, "runtimes", "measure.ts");
@@ -143,12 +143,12 @@ describe("Invoke API through the AWS SDK", () => {
     const state = await sim.waitForInvocationComplete(requestId, 20_000);
     expect(state.status).toBe(InvocationStatus.Timeout);
 
-    const initsBefore = sim.status() as { initCount: number };
+    const initsBefore = initCount(sim);
     const again = await lambda.send(
       new InvokeCommand({ FunctionName: "orders", Payload: encoder.encode("{}") }),
     );
     expect(again.FunctionError).toBeUndefined();
-    expect((sim.status() as { initCount: number }).initCount).toBe(initsBefore.initCount + 1);
+    expect(initCount(sim)).toBe(initsBefore + 1);
   });
 
   test("LogType Tail returns base64 of START, the runtime's output, END and a tab-separated REPORT", async () => {

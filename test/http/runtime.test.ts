@@ -6,7 +6,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { InvocationBuilder, type InvokeResponse, type Simulator } from "../../src/index.ts";
-import { ECHO_RUNTIME, FIXTURES } from "../helpers/fixtures.ts";
+import { ECHO_RUNTIME, FIXTURES, initCount } from "../helpers/fixtures.ts";
 import { shutdownTracked, startTracked as start } from "../helpers/leftovers.ts";
 import { tempDir } from "../helpers/temp.ts";
 
@@ -568,7 +568,7 @@ describe("POST /runtime/init/error", () => {
     expect(invocation.status).toBe(200);
     expect((await runtime.respond(invocation.id, '{"fine":true}')).status).toBe(202);
     expect((await invoked).json()).toEqual({ fine: true });
-    expect((sim.status() as { initCount: number }).initCount).toBe(1);
+    expect(initCount(sim)).toBe(1);
   });
 
   test("an external runtime's /init/error before its first /next fails the pending invoke with the posted body", async () => {
@@ -667,7 +667,7 @@ describe("POSIX sh + curl bootstrap", () => {
       pids.add(sim.runtimePid() as number);
     }
     expect(pids.size).toBe(1);
-    expect((sim.status() as { initCount: number }).initCount).toBe(1);
+    expect(initCount(sim)).toBe(1);
     // The script printed each request id it parsed from the header dump.
     await sim.waitFor(() => ids.every((id) => lines.includes(`curl-bootstrap: handling ${id}`)), 30_000);
   });
