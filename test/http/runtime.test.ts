@@ -123,6 +123,17 @@ function rawRequest(
   });
 }
 
+/** POSTs `body` as the runtime's answer to invocation `id`, with exactly `headerLines` (see rawRequest). */
+function rawPost(
+  sim: Simulator,
+  id: string,
+  kind: "response" | "error",
+  headerLines: string[],
+  body: string,
+): Promise<ApiAnswer> {
+  return rawRequest(sim, "POST", `/2018-06-01/runtime/invocation/${id}/${kind}`, headerLines, body);
+}
+
 function parseRawResponse(raw: Buffer): ApiAnswer {
   const end = raw.indexOf("\r\n\r\n");
   if (end < 0) throw new Error(`incomplete HTTP response: ${JSON.stringify(raw.toString("latin1"))}`);
@@ -405,10 +416,10 @@ describe("POST /runtime/invocation/{id}/response and /error", () => {
     // Odd spacing, key order and extra fields: the caller must get these exact bytes.
     const body =
       '{ "stackTrace": ["at x"], "errorType" : "TypeError",\n "errorMessage":"x is not a function", "extra": 1 }';
-    const posted = await rawRequest(
+    const posted = await rawPost(
       sim,
-      "POST",
-      `/2018-06-01/runtime/invocation/${invocation.id}/error`,
+      invocation.id,
+      "error",
       ["lambda-runtime-function-error-type: Function.LowerCaseHeader", "content-type: application/json"],
       body,
     );
@@ -434,13 +445,7 @@ describe("POST /runtime/invocation/{id}/response and /error", () => {
     const invocation = await runtime.next();
     const body =
       '{"errorMessage":"boom","errorType":"errorString","stackTrace":[{"path":"main.go","line":12}]}';
-    const posted = await rawRequest(
-      sim,
-      "POST",
-      `/2018-06-01/runtime/invocation/${invocation.id}/error`,
-      ["Content-Type: application/json"],
-      body,
-    );
+    const posted = await rawPost(sim, invocation.id, "error", ["Content-Type: application/json"], body);
     expect(posted.status).toBe(202);
     const result = await invoked;
     expect(result.functionError).toBe("Unhandled");
@@ -458,10 +463,10 @@ describe("POST /runtime/invocation/{id}/response and /error", () => {
     // The C++ client always sends an empty Lambda-Runtime-Function-XRay-Error-Cause header.
     const first = sim.invoke({ n: 1 });
     const one = await runtime.next();
-    const ok = await rawRequest(
+    const ok = await rawPost(
       sim,
-      "POST",
-      `/2018-06-01/runtime/invocation/${one.id}/response`,
+      one.id,
+      "response",
       ["Lambda-Runtime-Function-XRay-Error-Cause:", "Content-Type: application/json"],
       '{"ok":1}',
     );
@@ -472,10 +477,10 @@ describe("POST /runtime/invocation/{id}/response and /error", () => {
     const second = sim.invoke({ n: 2 });
     const two = await runtime.next();
     const body = '{"errorMessage":"cpp failure","errorType":"Runtime.CppError"}';
-    const failed = await rawRequest(
+    const failed = await rawPost(
       sim,
-      "POST",
-      `/2018-06-01/runtime/invocation/${two.id}/error`,
+      two.id,
+      "error",
       [
         "lambda-runtime-function-error-type: Runtime.CppError",
         "lambda-runtime-function-xray-error-cause:",
