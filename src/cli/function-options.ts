@@ -41,7 +41,8 @@ export const functionArgs = {
   },
 } as const satisfies ArgsDef;
 
-type FunctionArgValues = { [K in keyof typeof functionArgs]?: string | boolean };
+/** Parsed values of the shared flags. */
+export type FunctionArgValues = { [K in keyof typeof functionArgs]?: string | boolean };
 
 /** The external extensions the flags name: --extensions-dir executables in name order, then each --extension. */
 export function extensionsFromArgs(args: FunctionArgValues, rawArgs: readonly string[]): string[] {

@@ -1,7 +1,7 @@
 /** `lambda-sim run`: start the runtime, invoke it with each event, print each response, exit. */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { defineCommand } from "citty";
-import { extensionsFromArgs, functionArgs, simulatorOptionsFromArgs } from "./function-options.ts";
+import { functionArgs } from "./function-options.ts";
 import { startFromCli } from "./start.ts";
 import { assertKnownFlags, commandAfterDash, exitWithError, repeated, UsageError } from "./usage.ts";
 
@@ -68,11 +68,7 @@ export const runCommand = defineCommand({
         }
         events.push(event);
       }
-      const simulator = await startFromCli(
-        simulatorOptionsFromArgs(args, rawArgs),
-        bootstrap,
-        extensionsFromArgs(args, rawArgs),
-      );
+      const simulator = await startFromCli(args, rawArgs);
       const interrupt = () => void simulator.shutdown().then(() => process.exit(130));
       process.on("SIGINT", interrupt);
       process.on("SIGTERM", interrupt);

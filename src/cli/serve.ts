@@ -1,6 +1,6 @@
 /** `lambda-sim serve`: one execution environment on one port until SIGINT/SIGTERM. */
 import { defineCommand } from "citty";
-import { extensionsFromArgs, functionArgs, simulatorOptionsFromArgs } from "./function-options.ts";
+import { functionArgs } from "./function-options.ts";
 import { exitOnSignals, startFromCli } from "./start.ts";
 import { assertKnownFlags, commandAfterDash, exitWithError } from "./usage.ts";
 
@@ -16,11 +16,7 @@ export const serveCommand = defineCommand({
     try {
       assertKnownFlags(rawArgs, Object.keys(functionArgs));
       const bootstrap = commandAfterDash(rawArgs);
-      const simulator = await startFromCli(
-        simulatorOptionsFromArgs(args, rawArgs),
-        bootstrap,
-        extensionsFromArgs(args, rawArgs),
-      );
+      const simulator = await startFromCli(args, rawArgs);
       const waiting = bootstrap.length > 0 ? "" : " (no bootstrap: waiting for a runtime started elsewhere)";
       process.stdout.write(
         `lambda-sim ready on ${simulator.url()} AWS_LAMBDA_RUNTIME_API=${simulator.runtimeApiUrl()}${waiting}\n`,

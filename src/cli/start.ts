@@ -1,9 +1,14 @@
 /** Starting a simulator from CLI flags, with signals wired so nothing outlives the command. */
 import { consola } from "consola";
 import { ConfigurationError } from "../core/errors.ts";
-import { Simulator, type SimulatorOptions } from "../simulator.ts";
-import { FLAG_FOR_FIELD } from "./function-options.ts";
-import { UsageError } from "./usage.ts";
+import { Simulator } from "../simulator.ts";
+import {
+  extensionsFromArgs,
+  FLAG_FOR_FIELD,
+  type FunctionArgValues,
+  simulatorOptionsFromArgs,
+} from "./function-options.ts";
+import { commandAfterDash, UsageError } from "./usage.ts";
 
 function renameFields(message: string): string {
   return message.replace(/\b([a-zA-Z]+):/g, (whole, field: string) =>
@@ -11,12 +16,14 @@ function renameFields(message: string): string {
   );
 }
 
-/** Starts the simulator and, when given, the bootstrap; configuration problems become UsageErrors. */
-export async function startFromCli(
-  options: SimulatorOptions,
-  bootstrap: string[],
-  extensions: string[] = [],
-): Promise<Simulator> {
+/**
+ * Starts the simulator the shared flags describe, its extensions and, when `-- <bootstrap>` is
+ * given, the runtime; configuration problems become UsageErrors.
+ */
+export async function startFromCli(args: FunctionArgValues, rawArgs: readonly string[]): Promise<Simulator> {
+  const options = simulatorOptionsFromArgs(args, rawArgs);
+  const extensions = extensionsFromArgs(args, rawArgs);
+  const bootstrap = commandAfterDash(rawArgs);
   let simulator: Simulator;
   try {
     // The library's default logger writes to stderr: stdout carries only what commands print on purpose.
