@@ -13,6 +13,10 @@ export interface InvocationState {
   deadlineMs?: number;
   durationMs?: number;
   initDurationMs?: number;
+  /** Time from the runtime's `/next` to the last INVOKE-subscribed extension's `event/next`. */
+  extensionOverheadMs?: number;
+  /** Peak memory of the environment's processes, as in the REPORT line. */
+  maxMemoryUsedMB?: number;
   /** The error type when the invocation failed (runtime, platform or extension error). */
   errorType?: string;
   /** What the caller got: the body as UTF-8 text (`base64` when it is not valid UTF-8). */
@@ -46,6 +50,8 @@ export function invocationState(invocation: Invocation): InvocationState {
     deadlineMs: invocation.deadlineMs,
     durationMs: invocation.durationMs,
     initDurationMs: invocation.initDurationMs,
+    extensionOverheadMs: invocation.extensionOverheadMs,
+    maxMemoryUsedMB: invocation.maxMemoryUsedMB,
     errorType: invocation.errorType,
     response: result
       ? {
