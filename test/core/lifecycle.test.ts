@@ -199,6 +199,7 @@ describe("Invoke", () => {
     expect(overheadMs).toBeGreaterThan(0);
     expect(overheadMs as number).toBeGreaterThanOrEqual(done - (at.runtimeDone as number) - 2);
     expect(overheadMs as number).toBeLessThan(state.durationMs as number);
+    expect(state.extensionOverheadMs).toBe(overheadMs as number);
     await endsClean(sim, pids);
   });
 
