@@ -265,12 +265,12 @@ export class ExecutionEnvironment {
       this.beginInit("init", undefined, this.awaitingSinceMono);
     if (this.phaseValue !== "Initializing") this.registryValue.closeRegistration();
     const registration = this.registryValue.register(name, body, acceptFeatures);
+    this.events.emit("extensionRegistered", registration.extension.info());
     const init = this.init;
     if (init && registration.extension.external) {
       init.awaitingRegistration.delete(registration.extension.name);
       if (init.awaitingRegistration.size === 0 && !init.runtimeStarted) this.startRuntime(init);
     }
-    this.events.emit("extensionRegistered", registration.extension.info());
     return registration;
   }
 
