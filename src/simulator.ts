@@ -1,6 +1,11 @@
 /** The facade: one function, its execution environment, the HTTP server and the event bus. */
 import { type ConsolaInstance, type ConsolaReporter, createConsola, LogLevels } from "consola";
 import {
+  type AsyncRetryPolicy,
+  DEFAULT_ASYNC_RETRY_POLICY,
+  retryFailedEvents,
+} from "./core/async-retries.ts";
+import {
   type FunctionConfig,
   functionArn,
   newLogStreamName,
@@ -49,6 +54,8 @@ export interface SimulatorOptions extends Partial<FunctionConfig> {
   telemetryQueueLimitBytes?: number;
   /** `FreezeMode.Process` stops every process between invocations, as Lambda freezes the environment. */
   freezeMode?: FreezeMode;
+  /** Retries of failed `Event` invocations (default: Lambda's 2 retries after 60 s and 120 s). */
+  asyncRetry?: Partial<AsyncRetryPolicy>;
 }
 
 /** Options of `spawnRuntime`. */
@@ -97,6 +104,7 @@ export class Simulator implements AsyncDisposable {
   /** This environment's log stream (`AWS_LAMBDA_LOG_STREAM_NAME`, telemetry `instanceId`). */
   readonly logStreamName: string;
   private stopped?: Promise<void>;
+  private readonly stopRetries: () => void;
 
   private constructor(options: SimulatorOptions) {
     const {
@@ -109,6 +117,7 @@ export class Simulator implements AsyncDisposable {
       captureTelemetry = false,
       telemetryQueueLimitBytes,
       freezeMode = FreezeMode.None,
+      asyncRetry,
       ...config
     } = options;
     if (freezeMode === FreezeMode.Process && process.platform === "win32") {
@@ -139,6 +148,11 @@ export class Simulator implements AsyncDisposable {
     this.environment.shutdownBudgetOverrideMs = shutdownTimeoutMs;
     if (freezeMode === FreezeMode.Process) this.environment.enableFreezing(processFreezer());
     this.server = startServer(host, port, this.environment, this);
+    this.stopRetries = retryFailedEvents(
+      this.events,
+      asyncRetryPolicy(asyncRetry),
+      (request) => void this.submitRetry(request),
+    );
     this.apiHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
     if (echoLogs) this.echoLogs();
   }
@@ -278,6 +292,10 @@ export class Simulator implements AsyncDisposable {
     const invocation = new Invocation(request);
     this.environment.enqueue(invocation);
     return invocation;
+  }
+
+  private submitRetry(request: InvocationRequest): void {
+    if (this.environment.phase !== "ShutDown") this.submit(request);
   }
 
   /** Invokes synchronously and resolves with what a `RequestResponse` caller gets. */
@@ -453,6 +471,7 @@ export class Simulator implements AsyncDisposable {
   /** The shutdown phase with the given SHUTDOWN reason, then the server stops. Idempotent. */
   gracefulShutdown(reason: ShutdownReason = "spindown"): Promise<void> {
     this.stopped ??= (async () => {
+      this.stopRetries();
       await this.environment.shutdown(reason);
       this.telemetry.closeAll();
       await this.server.stop();
@@ -480,6 +499,20 @@ export class Simulator implements AsyncDisposable {
       } else this.logger.log(line);
     });
   }
+}
+
+function asyncRetryPolicy(partial: Partial<AsyncRetryPolicy> = {}): AsyncRetryPolicy {
+  const policy = { ...DEFAULT_ASYNC_RETRY_POLICY, ...partial };
+  const { maximumRetryAttempts, retryDelaysMs } = policy;
+  if (!Number.isInteger(maximumRetryAttempts) || maximumRetryAttempts < 0 || maximumRetryAttempts > 2) {
+    throw new ConfigurationError(
+      `async retries (MaximumRetryAttempts) must be 0, 1 or 2 as in Lambda, got ${maximumRetryAttempts}`,
+    );
+  }
+  if (retryDelaysMs.length === 0 || retryDelaysMs.some((d) => !Number.isFinite(d) || d < 0)) {
+    throw new ConfigurationError("async retry delays must list one or more delays of 0 ms or more");
+  }
+  return policy;
 }
 
 async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {

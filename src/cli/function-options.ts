@@ -39,6 +39,12 @@ export const functionArgs = {
     type: "boolean",
     description: "Freeze (SIGSTOP) every process between invocations, as Lambda does",
   },
+  "async-retries": { type: "string", description: "Retries of a failed Event invocation, 0-2", default: "2" },
+  "async-retry-delays": {
+    type: "string",
+    description: "Delays before those retries in ms, comma-separated",
+    default: "60000,120000",
+  },
 } as const satisfies ArgsDef;
 
 /** Parsed values of the shared flags. */
@@ -143,6 +149,18 @@ export function simulatorOptionsFromArgs(
     shutdownTimeoutMs,
     telemetryFile: text("telemetry-file"),
     freezeMode: args.freeze === true ? FreezeMode.Process : FreezeMode.None,
+    asyncRetry: {
+      maximumRetryAttempts: numberFlag(text("async-retries"), "async-retries", true),
+      retryDelaysMs: (text("async-retry-delays") ?? "60000,120000").split(",").map((d) => {
+        const delay = numberFlag(d.trim(), "async-retry-delays", true);
+        if (delay === undefined || delay < 0) {
+          throw new UsageError(
+            `--async-retry-delays takes milliseconds separated by commas, got ${JSON.stringify(d)}`,
+          );
+        }
+        return delay;
+      }),
+    },
     // The control API's /_simulator/telemetry serves what is captured.
     captureTelemetry: true,
   };

@@ -6,6 +6,8 @@ export interface InvocationState {
   requestId: string;
   status: InvocationStatus;
   invocationType: InvocationType;
+  /** Attempt number: retries of a failed `Event` invocation keep the request id and count up from 1. */
+  attempt: number;
   enqueuedAt: number;
   startedAt?: number;
   respondedAt?: number;
@@ -42,6 +44,7 @@ export function invocationState(invocation: Invocation): InvocationState {
     requestId: invocation.id,
     status: invocation.status,
     invocationType: invocation.request.invocationType,
+    attempt: invocation.request.attempt ?? 1,
     enqueuedAt: invocation.enqueuedAt,
     startedAt:
       invocation.startedMono === undefined ? undefined : (invocation.startedAt ?? invocation.enqueuedAt),

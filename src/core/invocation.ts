@@ -42,6 +42,8 @@ export interface InvocationRequest {
   invocationType: InvocationType;
   requestId?: string;
   traceId?: string;
+  /** 1 for the first attempt; retries of a failed `Event` invocation count up with the same request id. */
+  attempt?: number;
 }
 
 const encoder = new TextEncoder();

@@ -123,4 +123,32 @@ describe("lambda-sim extensions, telemetry and freezing flags", () => {
     expectUsageError(await runCli(["run", "--shutdown-timeout", "soon", "--", ECHO]), /--shutdown-timeout/);
     expect(existsSync("./nope")).toBe(false);
   });
+
+  test("--async-retries and --async-retry-delays: a failing Event invocation is tried three times", async () => {
+    const served = await startServe(["--async-retry-delays", "50,50", "--", ECHO]);
+    await waitForReadyRuntime(served.url);
+    const accepted = await fetch(`${served.url}/2015-03-31/functions/function/invocations`, {
+      method: "POST",
+      headers: { "X-Amz-Invocation-Type": "Event" },
+      body: JSON.stringify({ fail: true }),
+    });
+    expect(accepted.status).toBe(202);
+    const id = accepted.headers.get("x-amzn-requestid") as string;
+    const state = async () =>
+      (await (await fetch(`${served.url}/_simulator/invocations/${id}`)).json()) as {
+        attempt: number;
+        status: string;
+      };
+    await waitUntil(
+      async () => {
+        const s = await state();
+        return s.attempt === 3 && s.status === "error";
+      },
+      30_000,
+      "the third attempt to fail",
+    );
+    served.proc.kill("SIGTERM");
+    expect(await served.finished()).toBe(0);
+    expectUsageError(await runCli(["run", "--async-retries", "5", "--", ECHO]), /must be 0, 1 or 2/);
+  });
 });

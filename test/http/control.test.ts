@@ -104,6 +104,7 @@ describe("control API", () => {
       requestId: id,
       status: "queued",
       invocationType: "RequestResponse",
+      attempt: 1,
       enqueuedAt: queued.enqueuedAt,
       logs: [],
     });
