@@ -22,6 +22,7 @@ const Span = Type.Object(
   { additionalProperties: false },
 );
 const strict = { additionalProperties: false } as const;
+const Category = Type.Union([Type.Literal("platform"), Type.Literal("function"), Type.Literal("extension")]);
 
 /** Record schemas by event type. */
 export const RecordSchemas = {
@@ -123,9 +124,7 @@ export const RecordSchemas = {
     {
       name: Type.String(),
       state: Type.Literal("Subscribed"),
-      types: Type.Array(
-        Type.Union([Type.Literal("platform"), Type.Literal("function"), Type.Literal("extension")]),
-      ),
+      types: Type.Array(Category),
     },
     strict,
   ),
@@ -167,12 +166,9 @@ const Buffering = Type.Object({
   maxBytes: Type.Optional(Type.Integer({ minimum: 262144, maximum: 1048576 })),
   timeoutMs: Type.Optional(Type.Integer({ minimum: 25, maximum: 30000 })),
 });
-const Types = Type.Array(
-  Type.Union([Type.Literal("platform"), Type.Literal("function"), Type.Literal("extension")]),
-  {
-    minItems: 1,
-  },
-);
+const Types = Type.Array(Category, {
+  minItems: 1,
+});
 const Destination = Type.Union([
   Type.Object({ protocol: Type.Literal("HTTP"), URI: Type.String({ minLength: 1 }) }),
   Type.Object({
