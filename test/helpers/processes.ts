@@ -41,12 +41,12 @@ export function isStopped(pid: number): boolean {
 }
 
 /**
- * Live members of process group `pgid`, after giving processes that were already SIGKILLed up to
- * `graceMs` to finish dying (re-reading /proc every `pollMs`). A SIGKILLed member can still be in the
- * kernel's exit path (state R, no cmdline) for a few milliseconds after the simulator reported it
- * gone: shutdown() and the `exited` of a process group resolve when the leader is reaped, not when the
- * group is empty (test/core/lifecycle.test.ts checks that without grace), and the kernel offers no
- * event for the death of a non-child. A process that was never killed is still listed.
+ * Live members of process group `pgid`, re-reading /proc every `pollMs` for up to `graceMs` while
+ * any is left. The simulator reports a process group's exit only once /proc shows no live member,
+ * so after shutdown() this returns at the first read; the grace covers checks made while a reset is
+ * still killing a group the test cannot await. This observes the kernel (which offers no event for
+ * the death of a non-child); it synchronises nothing of the simulator's. A process that was never
+ * killed is still listed.
  */
 export async function survivors(pgid: number, graceMs = 1000, pollMs = 10): Promise<number[]> {
   const until = performance.now() + graceMs;
