@@ -11,4 +11,5 @@ export { InvocationBuilder, InvocationStatus } from "./core/invocation.ts";
 export type { InvocationState } from "./core/invocation-state.ts";
 export type { TelemetryEvent, TelemetryRecord, TelemetryType } from "./core/telemetry/schemas.ts";
 export type { InvokeResponse, SimulatorOptions, SpawnRuntimeOptions } from "./simulator.ts";
-export { Simulator, SimulatorBuilder, WaitTimeoutError } from "./simulator.ts";
+export { Simulator, WaitTimeoutError } from "./simulator.ts";
+export { SimulatorBuilder } from "./simulator-builder.ts";

@@ -1,10 +1,6 @@
 /** The facade: one function, its execution environment, the HTTP server and the event bus. */
 import { type ConsolaInstance, type ConsolaReporter, createConsola, LogLevels } from "consola";
-import {
-  type AsyncRetryPolicy,
-  DEFAULT_ASYNC_RETRY_POLICY,
-  retryFailedEvents,
-} from "./core/async-retries.ts";
+import { type AsyncRetryPolicy, asyncRetryPolicy, retryFailedEvents } from "./core/async-retries.ts";
 import {
   type FunctionConfig,
   functionArn,
@@ -33,6 +29,7 @@ import { transportFor } from "./http/telemetry-transport.ts";
 import { processFreezer } from "./process/freezer.ts";
 import { extensionEnvironment, extensionLauncher, runtimeLauncher } from "./process/launchers.ts";
 import { resolveExecutable } from "./process/process-group.ts";
+import { SimulatorBuilder } from "./simulator-builder.ts";
 
 /** Options of `Simulator.start`: the function configuration plus where to listen and what to print. */
 export interface SimulatorOptions extends Partial<FunctionConfig> {
@@ -164,7 +161,7 @@ export class Simulator implements AsyncDisposable {
 
   /** A fluent builder for the same options. */
   static builder(): SimulatorBuilder {
-    return new SimulatorBuilder();
+    return new SimulatorBuilder((options) => Simulator.start(options));
   }
 
   /** `host:port` without a scheme, as in `AWS_LAMBDA_RUNTIME_API`. */
@@ -501,20 +498,6 @@ export class Simulator implements AsyncDisposable {
   }
 }
 
-function asyncRetryPolicy(partial: Partial<AsyncRetryPolicy> = {}): AsyncRetryPolicy {
-  const policy = { ...DEFAULT_ASYNC_RETRY_POLICY, ...partial };
-  const { maximumRetryAttempts, retryDelaysMs } = policy;
-  if (!Number.isInteger(maximumRetryAttempts) || maximumRetryAttempts < 0 || maximumRetryAttempts > 2) {
-    throw new ConfigurationError(
-      `async retries (MaximumRetryAttempts) must be 0, 1 or 2 as in Lambda, got ${maximumRetryAttempts}`,
-    );
-  }
-  if (retryDelaysMs.length === 0 || retryDelaysMs.some((d) => !Number.isFinite(d) || d < 0)) {
-    throw new ConfigurationError("async retry delays must list one or more delays of 0 ms or more");
-  }
-  return policy;
-}
-
 async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -526,90 +509,5 @@ async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: stri
     ]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** Fluent construction of a Simulator: `Simulator.builder().functionName("orders").timeout(5).build()`. */
-export class SimulatorBuilder {
-  private readonly options: SimulatorOptions = {};
-
-  /** Function name (default `function`). */
-  functionName(value: string): this {
-    this.options.functionName = value;
-    return this;
-  }
-  /** Function version (default `$LATEST`). */
-  functionVersion(value: string): this {
-    this.options.functionVersion = value;
-    return this;
-  }
-  /** Handler string passed as `_HANDLER`. */
-  handler(value: string): this {
-    this.options.handler = value;
-    return this;
-  }
-  /** Memory in MB (128-10240). */
-  memorySize(mb: number): this {
-    this.options.memorySizeMB = mb;
-    return this;
-  }
-  /** Function timeout in seconds. */
-  timeout(seconds: number): this {
-    this.options.timeoutSeconds = seconds;
-    return this;
-  }
-  /** Init phase limit in seconds (default 10). */
-  initTimeout(seconds: number): this {
-    this.options.initTimeoutSeconds = seconds;
-    return this;
-  }
-  /** Region (default us-east-1). */
-  region(value: string): this {
-    this.options.region = value;
-    return this;
-  }
-  /** Account id (default 123456789012). */
-  accountId(value: string): this {
-    this.options.accountId = value;
-    return this;
-  }
-  /** `Text` or `JSON` log format. */
-  logFormat(value: "Text" | "JSON"): this {
-    this.options.logFormat = value;
-    return this;
-  }
-  /** Function environment variables (merged). */
-  env(values: Record<string, string>): this {
-    this.options.environment = { ...this.options.environment, ...values };
-    return this;
-  }
-  /** The function's code directory (`LAMBDA_TASK_ROOT`, the runtime's working directory). */
-  taskRoot(path: string): this {
-    this.options.taskRoot = path;
-    return this;
-  }
-  /** Listen address. */
-  host(value: string): this {
-    this.options.host = value;
-    return this;
-  }
-  /** Port (0 picks a free one). */
-  port(value: number): this {
-    this.options.port = value;
-    return this;
-  }
-  /** `FreezeMode.Process` freezes the environment's processes between invocations. */
-  freezeMode(mode: FreezeMode): this {
-    this.options.freezeMode = mode;
-    return this;
-  }
-  /** Echo runtime output and platform lines through consola. */
-  echoLogs(value = true): this {
-    this.options.echoLogs = value;
-    return this;
-  }
-  /** Starts the simulator. */
-  build(): Promise<Simulator> {
-    return Simulator.start(this.options);
   }
 }

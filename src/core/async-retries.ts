@@ -3,6 +3,7 @@
  * `maximumRetryAttempts` more times (Lambda's default 2), after a delay (about 1 and 2 minutes in
  * Lambda; configurable here so tests need not wait), with the same request id.
  */
+import { ConfigurationError } from "./errors.ts";
 import type { EventBus } from "./events.ts";
 import type { Invocation, InvocationRequest } from "./invocation.ts";
 
@@ -45,4 +46,19 @@ export function retryFailedEvents(
     for (const timer of timers) clearTimeout(timer);
     timers.clear();
   };
+}
+
+/** The policy with defaults filled in, or a ConfigurationError saying what Lambda would refuse. */
+export function asyncRetryPolicy(partial: Partial<AsyncRetryPolicy> = {}): AsyncRetryPolicy {
+  const policy = { ...DEFAULT_ASYNC_RETRY_POLICY, ...partial };
+  const { maximumRetryAttempts, retryDelaysMs } = policy;
+  if (!Number.isInteger(maximumRetryAttempts) || maximumRetryAttempts < 0 || maximumRetryAttempts > 2) {
+    throw new ConfigurationError(
+      `async retries (MaximumRetryAttempts) must be 0, 1 or 2 as in Lambda, got ${maximumRetryAttempts}`,
+    );
+  }
+  if (retryDelaysMs.length === 0 || retryDelaysMs.some((d) => !Number.isFinite(d) || d < 0)) {
+    throw new ConfigurationError("async retry delays must list one or more delays of 0 ms or more");
+  }
+  return policy;
 }
