@@ -22,3 +22,19 @@ test("the example runtime greets and reports errors as Lambda would", async () =
   const state = await sim.waitForInvocationComplete(failed.requestId, 10_000);
   expect(state.logs.at(-1)).toContain("Status: error\tError Type: Runtime.TypeError");
 });
+
+test("an extension sees each invocation before the runtime answers it, and exits on SHUTDOWN", async () => {
+  await using sim = await Simulator.start({ functionName: "greeter" });
+  const lines: string[] = [];
+  sim.events.on("log", ({ source, line }) => {
+    if (source === "extension") lines.push(line);
+  });
+  sim.spawnExtension([join(import.meta.dir, "..", "extensions", "hello-extension.ts")]);
+  sim.spawnRuntime([bootstrap]);
+  const response = await sim.invoke({ name: "Ada" });
+  await sim.waitForInvocationComplete(response.requestId, 10_000);
+  expect(lines).toContain(`saw invocation ${response.requestId}`);
+  expect(sim.registeredExtensions().map((e) => e.name)).toEqual(["hello-extension.ts"]);
+  await sim.shutdown();
+  expect(lines.at(-1)).toBe("shutting down (spindown)");
+});
