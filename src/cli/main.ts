@@ -23,4 +23,4 @@ if (first !== undefined && !first.startsWith("-") && !commands.includes(first)) 
   );
   process.exit(2);
 }
-await runMain(main);
+void runMain(main);

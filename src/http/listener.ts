@@ -1,0 +1,95 @@
+/**
+ * The one way this simulator listens for HTTP: `Bun.serve` in front of an Elysia app, with the
+ * connection rules real clients depend on applied to every answer of every route.
+ */
+import { ConfigurationError } from "../core/errors.ts";
+
+/** A listening server. */
+export interface ListeningServer {
+  readonly hostname: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** What serves the requests: an Elysia app, or anything else with its `fetch`. */
+export interface FetchHandler {
+  fetch(request: Request): Response | Promise<Response>;
+}
+
+/** Where and how to listen. */
+export interface ListenOptions {
+  hostname: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Largest request body accepted, in bytes. */
+  maxRequestBodySize: number;
+  /** Names the flag that chooses this port, for the "already in use" message. */
+  portFlag?: string;
+}
+
+/** True when the request's `Connection` header carries the `close` option (RFC 9112 9.6). */
+export function asksToClose(request: Request): boolean {
+  const connection = request.headers.get("connection");
+  if (connection === null) return false;
+  for (const option of connection.split(",")) {
+    if (option.trim().toLowerCase() === "close") return true;
+  }
+  return false;
+}
+
+/**
+ * Marks `response` as the last one on its connection. Bun.serve closes the socket after answering
+ * a `Connection: close` request but does not say so, and clients that pool sockets (Node's
+ * keep-alive agent under node-fetch 2) then reuse the dead socket and fail with "socket hang up".
+ */
+function closing(response: Response): Response {
+  try {
+    response.headers.set("Connection", "close");
+    return response;
+  } catch {
+    // Responses made by fetch() or Response.error() have immutable headers: copy them.
+    const headers = new Headers(response.headers);
+    headers.set("Connection", "close");
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  }
+}
+
+/**
+ * Serves `app` on `hostname:port`. Every request goes through `app.fetch` (not Bun's static
+ * route table) so the connection rule above applies to every answer, 404s and errors included.
+ */
+export function listen(app: FetchHandler, options: ListenOptions): ListeningServer {
+  const { hostname, port, maxRequestBodySize, portFlag = "--port" } = options;
+  const handle = app.fetch;
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({
+      hostname,
+      port,
+      maxRequestBodySize,
+      // Long-polls (/next, event/next) and long invocations may be silent for minutes.
+      idleTimeout: 0,
+      fetch(request) {
+        const answer = handle(request);
+        if (!asksToClose(request)) return answer;
+        return answer instanceof Promise ? answer.then(closing) : closing(answer);
+      },
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === "EADDRINUSE") {
+      throw new ConfigurationError(
+        `port ${port} on ${hostname} is already in use; choose another with ${portFlag} (0 picks a free one)`,
+      );
+    }
+    throw new ConfigurationError(
+      `cannot listen on ${hostname}:${port}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return {
+    hostname,
+    port: server.port ?? port,
+    stop: async () => {
+      await server.stop(true);
+    },
+  };
+}
