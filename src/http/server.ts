@@ -5,8 +5,8 @@ import { type ControlTarget, controlApi } from "./control.ts";
 import { errorResponse, notFound } from "./errors.ts";
 import { extensionsApi } from "./extensions.ts";
 import { type InvokeTarget, invokeApi } from "./invoke.ts";
-import { runtimeApi } from "./runtime.ts";
 import { type ListeningServer, listen } from "./listener.ts";
+import { runtimeApi } from "./runtime.ts";
 import { telemetryApi } from "./telemetry.ts";
 
 /** Starts the HTTP server on `host:port` (port 0 picks a free one). */
