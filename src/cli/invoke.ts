@@ -76,7 +76,7 @@ export const invokeCommand = defineCommand({
       else process.stderr.write(`${response.status} ${response.headers.get("x-amzn-requestid") ?? ""}\n`);
       process.exit(response.headers.get("x-amz-function-error") ? 1 : 0);
     } catch (error) {
-      exitWithError(error);
+      await exitWithError(error);
     }
   },
 });

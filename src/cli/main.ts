@@ -2,9 +2,6 @@
 /** `lambda-sim`: the command-line entry point. */
 import { defineCommand, runMain } from "citty";
 import pkg from "../../package.json" with { type: "json" };
-import { invokeCommand } from "./invoke.ts";
-import { runCommand } from "./run.ts";
-import { serveCommand } from "./serve.ts";
 
 const main = defineCommand({
   meta: {
@@ -12,7 +9,12 @@ const main = defineCommand({
     version: pkg.version,
     description: "A high-fidelity simulator of the AWS Lambda execution environment",
   },
-  subCommands: { serve: serveCommand, run: runCommand, invoke: invokeCommand },
+  // Each command is loaded when it runs (or when --help lists it): start-up pays only for what it uses.
+  subCommands: {
+    serve: () => import("./serve.ts").then((m) => m.serveCommand),
+    run: () => import("./run.ts").then((m) => m.runCommand),
+    invoke: () => import("./invoke.ts").then((m) => m.invokeCommand),
+  },
 });
 
 const commands = ["serve", "run", "invoke"];

@@ -2,7 +2,6 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { defineCommand } from "citty";
 import { functionArgs } from "./function-options.ts";
-import { startFromCli } from "./start.ts";
 import { assertKnownFlags, commandAfterDash, exitWithError, repeated, UsageError } from "./usage.ts";
 
 const runArgs = {
@@ -68,6 +67,8 @@ export const runCommand = defineCommand({
         }
         events.push(event);
       }
+      // Loaded only now: --help must not pay for the whole simulator.
+      const { startFromCli } = await import("./start.ts");
       const simulator = await startFromCli(args, rawArgs);
       const interrupt = () => void simulator.shutdown().then(() => process.exit(130));
       process.on("SIGINT", interrupt);
@@ -93,7 +94,7 @@ export const runCommand = defineCommand({
       await simulator.shutdown();
       process.exit(failures === 0 ? 0 : 1);
     } catch (error) {
-      exitWithError(error);
+      await exitWithError(error);
     }
   },
 });

@@ -1,7 +1,6 @@
 /** `lambda-sim serve`: one execution environment on one port until SIGINT/SIGTERM. */
 import { defineCommand } from "citty";
 import { functionArgs } from "./function-options.ts";
-import { exitOnSignals, startFromCli } from "./start.ts";
 import { assertKnownFlags, commandAfterDash, exitWithError } from "./usage.ts";
 
 /** The serve command. */
@@ -16,6 +15,8 @@ export const serveCommand = defineCommand({
     try {
       assertKnownFlags(rawArgs, Object.keys(functionArgs));
       const bootstrap = commandAfterDash(rawArgs);
+      // Loaded only now: --help must not pay for the whole simulator.
+      const { exitOnSignals, startFromCli } = await import("./start.ts");
       const simulator = await startFromCli(args, rawArgs);
       const waiting = bootstrap.length > 0 ? "" : " (no bootstrap: waiting for a runtime started elsewhere)";
       process.stdout.write(
@@ -23,7 +24,7 @@ export const serveCommand = defineCommand({
       );
       await exitOnSignals(simulator);
     } catch (error) {
-      exitWithError(error);
+      await exitWithError(error);
     }
   },
 });

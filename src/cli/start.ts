@@ -1,5 +1,4 @@
 /** Starting a simulator from CLI flags, with signals wired so nothing outlives the command. */
-import { consola } from "consola";
 import { ConfigurationError } from "../core/errors.ts";
 import { Simulator } from "../simulator.ts";
 import {
@@ -8,7 +7,7 @@ import {
   type FunctionArgValues,
   simulatorOptionsFromArgs,
 } from "./function-options.ts";
-import { commandAfterDash, UsageError } from "./usage.ts";
+import { commandAfterDash, printUnexpected, UsageError } from "./usage.ts";
 
 function renameFields(message: string): string {
   return message.replace(/\b([a-zA-Z]+):/g, (whole, field: string) =>
@@ -24,31 +23,27 @@ export async function startFromCli(args: FunctionArgValues, rawArgs: readonly st
   const options = simulatorOptionsFromArgs(args, rawArgs);
   const extensions = extensionsFromArgs(args, rawArgs);
   const bootstrap = commandAfterDash(rawArgs);
-  let simulator: Simulator;
   try {
     // The library's default logger writes to stderr: stdout carries only what commands print on purpose.
-    simulator = await Simulator.start({ ...options, echoLogs: true });
+    return await Simulator.start(
+      { ...options, echoLogs: true },
+      {
+        // As soon as the port listens: the processes start while the simulator builds its routes.
+        onListening: (simulator) => {
+          try {
+            for (const extension of extensions) simulator.spawnExtension([extension]);
+            if (bootstrap.length > 0) simulator.spawnRuntime(bootstrap);
+            else if (extensions.length > 0) simulator.startInit();
+          } catch (error) {
+            throw error instanceof ConfigurationError ? new UsageError(error.message) : error;
+          }
+        },
+      },
+    );
   } catch (error) {
     if (error instanceof ConfigurationError) throw new UsageError(renameFields(error.message));
     throw error;
   }
-  try {
-    for (const extension of extensions) simulator.spawnExtension([extension]);
-  } catch (error) {
-    await simulator.shutdown();
-    throw error instanceof ConfigurationError ? new UsageError(error.message) : error;
-  }
-  if (bootstrap.length > 0) {
-    try {
-      simulator.spawnRuntime(bootstrap);
-    } catch (error) {
-      await simulator.shutdown();
-      throw error instanceof ConfigurationError ? new UsageError(error.message) : error;
-    }
-  } else if (extensions.length > 0) {
-    simulator.startInit();
-  }
-  return simulator;
 }
 
 /** Shuts the simulator down on SIGINT/SIGTERM and on fatal errors, then exits. */
@@ -66,8 +61,7 @@ export function exitOnSignals(simulator: Simulator, onExit: () => void = () => {
     process.on("SIGINT", () => void stop(0));
     process.on("SIGTERM", () => void stop(0));
     process.on("uncaughtException", (error) => {
-      consola.error(error);
-      void stop(1);
+      void printUnexpected(error).finally(() => stop(1));
     });
   });
 }

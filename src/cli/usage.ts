@@ -1,5 +1,4 @@
 /** CLI plumbing shared by the commands: repeatable flags, the `--` bootstrap, clear exits. */
-import { consola } from "consola";
 import { ConfigurationError } from "../core/errors.ts";
 
 /** A mistake in how the CLI was called: one line on stderr, exit status 2. */
@@ -11,14 +10,20 @@ export class UsageError extends Error {
 }
 
 /** Prints `error` as one clear line and exits: 2 for usage/configuration errors, 1 otherwise. */
-export function exitWithError(error: unknown): never {
+export async function exitWithError(error: unknown): Promise<never> {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof UsageError || error instanceof ConfigurationError) {
     process.stderr.write(`lambda-sim: ${message}\n`);
     process.exit(2);
   }
-  consola.error(error);
+  await printUnexpected(error);
   process.exit(1);
+}
+
+/** Prints an error nobody anticipated, stack and all (consola is loaded only then: it is slow to load). */
+export async function printUnexpected(error: unknown): Promise<void> {
+  const { consola } = await import("consola");
+  consola.error(error);
 }
 
 /** The part of the command line before `--`. */

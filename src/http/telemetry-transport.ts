@@ -1,5 +1,5 @@
 /** Delivery of telemetry batches to subscribers: HTTP POST of a JSON array, or NDJSON over TCP. */
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Destination } from "../core/telemetry/hub.ts";
 import type { Transport } from "../core/telemetry/subscription.ts";
 
@@ -34,8 +34,10 @@ export function httpTransport(url: string): Transport {
 export function tcpTransport(port: number): Transport {
   let socket: Socket | undefined;
   let closed = false;
-  const open = () =>
-    new Promise<Socket>((resolve, reject) => {
+  const open = async () => {
+    // node:net costs ~2 ms to load: only simulators with a TCP subscriber pay for it.
+    const { connect } = await import("node:net");
+    return new Promise<Socket>((resolve, reject) => {
       const s = connect({ host: "127.0.0.1", port });
       s.once("connect", () => resolve(s));
       s.once("error", reject);
@@ -43,6 +45,7 @@ export function tcpTransport(port: number): Transport {
         if (socket === s) socket = undefined;
       });
     });
+  };
   return {
     async send(batch) {
       if (closed) throw new Error("closed");

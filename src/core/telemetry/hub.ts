@@ -3,7 +3,7 @@
  * It owns the Telemetry and Logs API subscription rules (reference 3.1, 3.6), the replay of init
  * events to init-time subscribers, and pausing delivery while the environment is frozen.
  */
-import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { type TypeCheck, TypeCompiler } from "@sinclair/typebox/compiler";
 import { LambdaError } from "../errors.ts";
 import type { Extension } from "../extensions.ts";
 import type { TelemetryCapture } from "./capture.ts";
@@ -26,8 +26,21 @@ export type Destination = { protocol: "HTTP"; url: string } | { protocol: "TCP";
 /** Builds the transport for a destination (network code lives outside core). */
 export type TransportFactory = (destination: Destination) => Transport;
 
-const telemetryCheck = TypeCompiler.Compile(TelemetrySubscriptionRequest);
-const logsCheck = TypeCompiler.Compile(LogsSubscriptionRequest);
+// Compiled on first use: compiling costs milliseconds that a simulator without subscribers
+// should not spend at start-up.
+let checks:
+  | {
+      telemetry: TypeCheck<typeof TelemetrySubscriptionRequest>;
+      logs: TypeCheck<typeof LogsSubscriptionRequest>;
+    }
+  | undefined;
+function subscriptionCheck(api: SubscriptionApi) {
+  checks ??= {
+    telemetry: TypeCompiler.Compile(TelemetrySubscriptionRequest),
+    logs: TypeCompiler.Compile(LogsSubscriptionRequest),
+  };
+  return checks[api];
+}
 const LOOPBACK = new Set(["sandbox", "sandbox.localdomain", "localhost", "127.0.0.1", "[::1]", "::1"]);
 
 /** What the hub needs to know about the listener it must not deliver to. */
@@ -134,7 +147,7 @@ export class TelemetryHub {
     initOpen: boolean,
   ): TelemetryCategory[] {
     const validation = api === "telemetry" ? "ValidationError" : "Logs.ValidationError";
-    const check = api === "telemetry" ? telemetryCheck : logsCheck;
+    const check = subscriptionCheck(api);
     if (!check.Check(body)) {
       const first = check.Errors(body).First();
       const where = first?.path || "body";
