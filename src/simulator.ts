@@ -1,5 +1,6 @@
 /** The facade: one function, its execution environment, the HTTP server and the event bus. */
-import { type ConsolaInstance, type ConsolaReporter, createConsola, LogLevels } from "consola";
+// consola/core: the same createConsola without the default reporters, which cost ~5 ms to load.
+import { type ConsolaInstance, type ConsolaReporter, createConsola, LogLevels } from "consola/core";
 import { type AsyncRetryPolicy, asyncRetryPolicy, retryFailedEvents } from "./core/async-retries.ts";
 import {
   type FunctionConfig,
@@ -24,8 +25,7 @@ import { TelemetryCapture } from "./core/telemetry/capture.ts";
 import { TelemetryHub } from "./core/telemetry/hub.ts";
 import { recordTelemetry } from "./core/telemetry/recorder.ts";
 import type { TelemetryEvent, TelemetryType } from "./core/telemetry/schemas.ts";
-import type { ListeningServer } from "./http/listener.ts";
-import { startServer } from "./http/server.ts";
+import { type ListeningServer, listen } from "./http/listener.ts";
 import { transportFor } from "./http/telemetry-transport.ts";
 import { processFreezer } from "./process/freezer.ts";
 import { extensionEnvironment, extensionLauncher, runtimeLauncher } from "./process/launchers.ts";
@@ -55,6 +55,18 @@ export interface SimulatorOptions extends Partial<FunctionConfig> {
   /** Retries of failed `Event` invocations (default: Lambda's 2 retries after 60 s and 120 s). */
   asyncRetry?: Partial<AsyncRetryPolicy>;
 }
+
+/** Hooks of `Simulator.start`. */
+export interface StartHooks {
+  /**
+   * Called once the port listens, before the HTTP routes are built: start processes here (runtime,
+   * extensions) to overlap their start-up with the simulator's. Their requests wait for the routes.
+   */
+  onListening?: (simulator: Simulator) => void;
+}
+
+/** Request bodies above this are refused by the server before any route sees them. */
+const MAX_REQUEST_BODY_BYTES = 256 * 1024 * 1024;
 
 /** Options of `spawnRuntime`. */
 export interface SpawnRuntimeOptions {
@@ -95,7 +107,11 @@ export class Simulator implements AsyncDisposable {
   readonly events = new EventBus();
   readonly config: FunctionConfig;
   private readonly environment: ExecutionEnvironment;
-  private readonly server: ListeningServer;
+  // Bound by start() before the simulator is handed to anyone.
+  private server!: ListeningServer;
+  private readonly host: string;
+  private readonly requestedPort: number;
+  private readonly telemetryFile: string | undefined;
   private readonly logger: ConsolaInstance;
   private readonly apiHost: string;
   private readonly telemetry: TelemetryHub;
@@ -118,12 +134,17 @@ export class Simulator implements AsyncDisposable {
       asyncRetry,
       ...config
     } = options;
+    // Every option is validated before anything is opened, bound or started.
     if (freezeMode === FreezeMode.Process && process.platform === "win32") {
       throw new ConfigurationError(
         "FreezeMode.Process needs POSIX signals (SIGSTOP/SIGCONT); it is not available on Windows",
       );
     }
+    const retryPolicy = asyncRetryPolicy(asyncRetry);
     this.config = resolveFunctionConfig(config);
+    this.host = host;
+    this.requestedPort = port;
+    this.telemetryFile = telemetryFile;
     this.logStreamName = newLogStreamName(this.config);
     // Level and reporter are explicit: consola's defaults hide logs when NODE_ENV=test or TEST is
     // set (as under `bun test`) and prefix every line with `[log]` when CI is set.
@@ -141,14 +162,12 @@ export class Simulator implements AsyncDisposable {
       () => this.config.logFormat === "JSON",
     );
     if (captureTelemetry) this.enableTelemetryCapture();
-    if (telemetryFile) this.writeTelemetryTo(telemetryFile);
     this.environment = new ExecutionEnvironment(this.config, this.events, this.telemetry);
     this.environment.shutdownBudgetOverrideMs = shutdownTimeoutMs;
     if (freezeMode === FreezeMode.Process) this.environment.enableFreezing(processFreezer());
-    this.server = startServer(host, port, this.environment, this);
     this.stopRetries = retryFailedEvents(
       this.events,
-      asyncRetryPolicy(asyncRetry),
+      retryPolicy,
       (request) => void this.submitRetry(request),
     );
     this.apiHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
@@ -156,8 +175,32 @@ export class Simulator implements AsyncDisposable {
   }
 
   /** Starts a simulator listening on `options.host:options.port` (a free port by default). */
-  static async start(options: SimulatorOptions = {}): Promise<Simulator> {
-    return new Simulator(options);
+  static async start(options: SimulatorOptions = {}, hooks: StartHooks = {}): Promise<Simulator> {
+    const simulator = new Simulator(options);
+    // The port is bound before the HTTP routes are even loaded, so that processes started from
+    // onListening overlap their own start-up with the rest of the simulator's.
+    const app = import("./http/server.ts").then(({ lambdaApp }) =>
+      lambdaApp(simulator.environment, simulator),
+    );
+    try {
+      simulator.server = listen(app, {
+        hostname: simulator.host,
+        port: simulator.requestedPort,
+        maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
+      });
+    } catch (error) {
+      simulator.stopRetries();
+      throw error;
+    }
+    try {
+      if (simulator.telemetryFile) simulator.writeTelemetryTo(simulator.telemetryFile);
+      hooks.onListening?.(simulator);
+      await app;
+    } catch (error) {
+      await simulator.shutdown();
+      throw error;
+    }
+    return simulator;
   }
 
   /** A fluent builder for the same options. */

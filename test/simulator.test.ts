@@ -145,3 +145,68 @@ describe("Simulator library", () => {
     expect(state.logs).not.toContain("line 0");
   });
 });
+
+describe("Simulator.start", () => {
+  /** A port that nothing listens on: bound and released by a throw-away server. */
+  function freePort(): number {
+    const probe = Bun.serve({ port: 0, fetch: () => new Response("") });
+    const port = probe.port as number;
+    probe.stop(true);
+    return port;
+  }
+
+  test("invalid options are refused before anything listens: the port stays free", async () => {
+    const port = freePort();
+    await expect(Simulator.start({ port, asyncRetry: { maximumRetryAttempts: 7 } })).rejects.toThrow(
+      "MaximumRetryAttempts",
+    );
+    await expect(Simulator.start({ port, memorySizeMB: 1 })).rejects.toThrow("memorySizeMB");
+    // Nothing was left listening on the port: a new simulator gets it.
+    const sim = await startSimulator({ port });
+    expect(sim.port).toBe(port);
+  });
+
+  test("a port in use is a clear error, and nothing else is left running", async () => {
+    const first = await startSimulator();
+    await expect(Simulator.start({ port: first.port })).rejects.toThrow(
+      `port ${first.port} on 127.0.0.1 is already in use`,
+    );
+  });
+
+  test("onListening runs once the port listens, before start resolves; a runtime started there is served", async () => {
+    const order: string[] = [];
+    const sim = await Simulator.start(
+      { port: 0 },
+      {
+        onListening: (simulator) => {
+          order.push(`listening on ${simulator.port > 0 ? "a port" : "nothing"}`);
+          simulator.spawnRuntime([ECHO_RUNTIME]);
+        },
+      },
+    );
+    try {
+      order.push("started");
+      expect(order).toEqual(["listening on a port", "started"]);
+      expect((await sim.invoke({ early: true })).json<{ echo: unknown }>().echo).toEqual({ early: true });
+    } finally {
+      await sim.shutdown();
+    }
+  });
+
+  test("an error thrown by onListening fails start and shuts everything down", async () => {
+    const port = freePort();
+    await expect(
+      Simulator.start(
+        { port },
+        {
+          onListening: (simulator) => {
+            simulator.spawnRuntime([ECHO_RUNTIME]);
+            throw new Error("changed my mind");
+          },
+        },
+      ),
+    ).rejects.toThrow("changed my mind");
+    const sim = await startSimulator({ port });
+    expect(sim.port).toBe(port);
+  });
+});

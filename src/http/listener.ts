@@ -58,9 +58,22 @@ function closing(response: Response): Response {
  * Serves `app` on `hostname:port`. Every request goes through `app.fetch` (not Bun's static
  * route table) so the connection rule above applies to every answer, 404s and errors included.
  */
-export function listen(app: FetchHandler, options: ListenOptions): ListeningServer {
+export function listen(app: FetchHandler | Promise<FetchHandler>, options: ListenOptions): ListeningServer {
   const { hostname, port, maxRequestBodySize, portFlag = "--port" } = options;
-  const handle = app.fetch;
+  // The routes may still be being built: the port is bound first so that processes needing it can
+  // start meanwhile, and their early requests wait for the routes.
+  let handle: FetchHandler["fetch"];
+  if (app instanceof Promise) {
+    handle = (request) => app.then((ready) => ready.fetch(request));
+    app.then(
+      (ready) => {
+        handle = ready.fetch;
+      },
+      () => {},
+    );
+  } else {
+    handle = app.fetch;
+  }
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({
