@@ -1,8 +1,8 @@
 /**
  * The floor: a bare `Bun.serve` relay with the same two hops as the simulator and nothing else.
  * Client POST (Invoke API path) -> held -> handed to the runtime's pending long-poll GET /next ->
- * runtime POSTs /response -> the held client request is answered. The runtime is the same
- * scripts/bench/runtime.ts program in its own bun process, talking to this server with fetch.
+ * runtime POSTs /response -> the held client request is answered. The runtime is the same program
+ * the simulator runs (scripts/bench/runtime.ts, or the Node loop), in its own process.
  */
 import type { Subprocess } from "bun";
 import { stop, track } from "./children.ts";
@@ -21,7 +21,8 @@ export interface FloorRelay {
 const FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:function";
 const ACCEPTED = JSON.stringify({ status: "OK" });
 
-export function startFloor(runtimeScript: string): FloorRelay {
+/** Starts the relay and the runtime `command` against it. */
+export function startFloor(command: string[]): FloorRelay {
   const queue: Pending[] = [];
   const waitingRuntimes: ((response: Response) => void)[] = [];
   const answers = new Map<string, (body: ArrayBuffer) => void>();
@@ -83,7 +84,7 @@ export function startFloor(runtimeScript: string): FloorRelay {
   });
 
   const runtime = track(
-    Bun.spawn([process.execPath, runtimeScript], {
+    Bun.spawn(command, {
       env: { ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${server.port}` },
       stdin: "ignore",
       stdout: "ignore",
