@@ -2,18 +2,13 @@
 // consola/core: the same createConsola without the default reporters, which cost ~5 ms to load.
 import { type ConsolaInstance, type ConsolaReporter, createConsola, LogLevels } from "consola/core";
 import { type AsyncRetryPolicy, asyncRetryPolicy, retryFailedEvents } from "./core/async-retries.ts";
-import {
-  type FunctionConfig,
-  functionArn,
-  newLogStreamName,
-  resolveFunctionConfig,
-  runtimeEnvironment,
-} from "./core/config.ts";
-import { type EnvironmentPhase, ExecutionEnvironment } from "./core/environment.ts";
+import { type FunctionConfig, functionArn, resolveFunctionConfig } from "./core/config.ts";
+import type { EnvironmentPhase } from "./core/environment.ts";
 import { ConfigurationError } from "./core/errors.ts";
 import { EventBus, type SimulatorEventMap, type SimulatorEventName } from "./core/events.ts";
 import type { ExtensionInfo, ShutdownReason } from "./core/extensions.ts";
 import { FreezeMode } from "./core/freeze.ts";
+import { LambdaFunction } from "./core/function/lambda-function.ts";
 import {
   Invocation,
   InvocationBuilder,
@@ -22,14 +17,11 @@ import {
 } from "./core/invocation.ts";
 import { type InvocationState, invocationState } from "./core/invocation-state.ts";
 import { TelemetryCapture } from "./core/telemetry/capture.ts";
-import { TelemetryHub } from "./core/telemetry/hub.ts";
-import { recordTelemetry } from "./core/telemetry/recorder.ts";
 import type { TelemetryEvent, TelemetryType } from "./core/telemetry/schemas.ts";
+import type { InitializationType } from "./core/vocabulary.ts";
 import { type ListeningServer, listen } from "./http/listener.ts";
-import { transportFor } from "./http/telemetry-transport.ts";
-import { processFreezer } from "./process/freezer.ts";
-import { extensionEnvironment, extensionLauncher, runtimeLauncher } from "./process/launchers.ts";
 import { resolveExecutable } from "./process/process-group.ts";
+import { MAX_REQUEST_BODY_BYTES, type ProcessSpec, Sandbox, type SandboxContext } from "./sandbox.ts";
 import { SimulatorBuilder } from "./simulator-builder.ts";
 
 /** Options of `Simulator.start`: the function configuration plus where to listen and what to print. */
@@ -54,6 +46,32 @@ export interface SimulatorOptions extends Partial<FunctionConfig> {
   freezeMode?: FreezeMode;
   /** Retries of failed `Event` invocations (default: Lambda's 2 retries after 60 s and 120 s). */
   asyncRetry?: Partial<AsyncRetryPolicy>;
+  /**
+   * At most this many execution environments at once (default 1, or `provisionedConcurrency` when
+   * larger). Above 1, each environment has its own Runtime API port and needs `spawnRuntime`.
+   */
+  maxConcurrency?: number;
+  /** Refuse a synchronous invoke with 429 when every environment is busy, instead of queueing it. */
+  throttle?: boolean;
+  /** Environments initialised at start as `provisioned-concurrency` (default 0). */
+  provisionedConcurrency?: number;
+  /** Shut an on-demand environment down after this many idle seconds (`spindown`); default: never. */
+  idleTimeoutSeconds?: number;
+}
+
+/** One execution environment, as `environments()` reports it. */
+export interface EnvironmentInfo {
+  id: string;
+  phase: EnvironmentPhase;
+  /** Pid of its runtime process, while it runs. */
+  runtimePid: number | null;
+  /** Its `AWS_LAMBDA_RUNTIME_API`. */
+  runtimeApi: string;
+  logStreamName: string;
+  initializationType: InitializationType;
+  invocationsServed: number;
+  frozen: boolean;
+  tenantId: string | null;
 }
 
 /** Hooks of `Simulator.start`. */
@@ -64,9 +82,6 @@ export interface StartHooks {
    */
   onListening?: (simulator: Simulator) => void;
 }
-
-/** Request bodies above this are refused by the server before any route sees them. */
-const MAX_REQUEST_BODY_BYTES = 256 * 1024 * 1024;
 
 /** Options of `spawnRuntime`. */
 export interface SpawnRuntimeOptions {
@@ -101,22 +116,25 @@ export class WaitTimeoutError extends Error {
   }
 }
 
-/** A simulated Lambda function with one execution environment, reachable over HTTP. */
+/** A simulated Lambda function with its execution environments, reachable over HTTP. */
 export class Simulator implements AsyncDisposable {
-  /** Every state change, as typed events. */
+  /** Every state change of every environment, as typed events. */
   readonly events = new EventBus();
   readonly config: FunctionConfig;
-  private readonly environment: ExecutionEnvironment;
+  private readonly function: LambdaFunction;
+  private readonly context: SandboxContext;
   // Bound by start() before the simulator is handed to anyone.
   private server!: ListeningServer;
+  private readonly logger: ConsolaInstance;
   private readonly host: string;
   private readonly requestedPort: number;
   private readonly telemetryFile: string | undefined;
-  private readonly logger: ConsolaInstance;
-  private readonly apiHost: string;
-  private readonly telemetry: TelemetryHub;
-  /** This environment's log stream (`AWS_LAMBDA_LOG_STREAM_NAME`, telemetry `instanceId`). */
-  readonly logStreamName: string;
+  private readonly maxConcurrency: number;
+  private readonly provisioned: number;
+  private capture?: TelemetryCapture;
+  private inits = 0;
+  /** The environment primary() gave last (still answered after the shutdown cleared the set). */
+  private lastPrimary?: Sandbox;
   private stopped?: Promise<void>;
   private readonly stopRetries: () => void;
 
@@ -132,6 +150,10 @@ export class Simulator implements AsyncDisposable {
       telemetryQueueLimitBytes,
       freezeMode = FreezeMode.None,
       asyncRetry,
+      maxConcurrency,
+      throttle = false,
+      provisionedConcurrency = 0,
+      idleTimeoutSeconds,
       ...config
     } = options;
     // Every option is validated before anything is opened, bound or started.
@@ -142,35 +164,56 @@ export class Simulator implements AsyncDisposable {
     }
     const retryPolicy = asyncRetryPolicy(asyncRetry);
     this.config = resolveFunctionConfig(config);
+    const count = (value: number | undefined, name: string, min: number) => {
+      if (value !== undefined && (!Number.isInteger(value) || value < min || value > 1000)) {
+        throw new ConfigurationError(`${name}: must be an integer from ${min} to 1000, got ${value}`);
+      }
+    };
+    count(maxConcurrency, "maxConcurrency", 0);
+    count(provisionedConcurrency, "provisionedConcurrency", 0);
+    if (idleTimeoutSeconds !== undefined && !(idleTimeoutSeconds > 0)) {
+      throw new ConfigurationError(`idleTimeoutSeconds: must be more than 0, got ${idleTimeoutSeconds}`);
+    }
+    this.maxConcurrency = maxConcurrency ?? Math.max(1, provisionedConcurrency);
+    if (provisionedConcurrency > this.maxConcurrency) {
+      throw new ConfigurationError(
+        `provisionedConcurrency: ${provisionedConcurrency} exceeds maxConcurrency: ${this.maxConcurrency} (provisioned concurrency cannot exceed reserved concurrency)`,
+      );
+    }
+    this.provisioned = provisionedConcurrency;
     this.host = host;
     this.requestedPort = port;
     this.telemetryFile = telemetryFile;
-    this.logStreamName = newLogStreamName(this.config);
     // Level and reporter are explicit: consola's defaults hide logs when NODE_ENV=test or TEST is
     // set (as under `bun test`) and prefix every line with `[log]` when CI is set.
     this.logger = logger ?? createConsola({ level: LogLevels.info, reporters: [plainStderr] });
-    this.telemetry = new TelemetryHub({
-      ownPort: () => this.server.port,
-      transports: transportFor,
-      queueLimitBytes: telemetryQueueLimitBytes,
+    if (captureTelemetry) this.capture = new TelemetryCapture();
+    this.context = {
+      config: this.config,
+      events: this.events,
+      host,
+      mainPort: () => this.server.port,
+      freeze: freezeMode === FreezeMode.Process,
+      shutdownTimeoutMs,
+      telemetryQueueLimitBytes,
+      capture: () => this.capture,
+      sinks: [],
+      extensions: [],
+    };
+    this.events.on("initStart", () => this.inits++);
+    this.function = new LambdaFunction({
+      events: this.events,
+      maxConcurrency: this.maxConcurrency,
+      throttle,
+      provisionedConcurrency,
+      idleTimeoutMs: idleTimeoutSeconds === undefined ? undefined : idleTimeoutSeconds * 1000,
+      createEnvironment: (initializationType) => Sandbox.open(this.context, initializationType),
     });
-    recordTelemetry(
-      this.events,
-      this.telemetry,
-      this.config,
-      this.logStreamName,
-      () => this.config.logFormat === "JSON",
-    );
-    if (captureTelemetry) this.enableTelemetryCapture();
-    this.environment = new ExecutionEnvironment(this.config, this.events, this.telemetry);
-    this.environment.shutdownBudgetOverrideMs = shutdownTimeoutMs;
-    if (freezeMode === FreezeMode.Process) this.environment.enableFreezing(processFreezer());
     this.stopRetries = retryFailedEvents(
       this.events,
       retryPolicy,
       (request) => void this.submitRetry(request),
     );
-    this.apiHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
     if (echoLogs) this.echoLogs();
   }
 
@@ -179,8 +222,15 @@ export class Simulator implements AsyncDisposable {
     const simulator = new Simulator(options);
     // The port is bound before the HTTP routes are even loaded, so that processes started from
     // onListening overlap their own start-up with the rest of the simulator's.
-    const app = import("./http/server.ts").then(({ lambdaApp }) =>
-      lambdaApp(simulator.environment, simulator),
+    const apps = import("./http/server.ts");
+    const shared = simulator.maxConcurrency === 1;
+    const app = apps.then(({ lambdaApp }) =>
+      lambdaApp({
+        // One environment at a time: its sandbox APIs share the main port, as they always did.
+        env: shared ? () => simulator.primary().environment : undefined,
+        config: simulator.config,
+        front: simulator,
+      }),
     );
     try {
       simulator.server = listen(app, {
@@ -194,6 +244,11 @@ export class Simulator implements AsyncDisposable {
     }
     try {
       if (simulator.telemetryFile) simulator.writeTelemetryTo(simulator.telemetryFile);
+      if (!shared) {
+        const { lambdaApp } = await apps;
+        simulator.context.sandboxApp = (env) => lambdaApp({ env, config: simulator.config });
+      }
+      simulator.openInitialEnvironments();
       hooks.onListening?.(simulator);
       await app;
     } catch (error) {
@@ -203,19 +258,72 @@ export class Simulator implements AsyncDisposable {
     return simulator;
   }
 
+  /** The environments that exist from the start: the provisioned ones, or one on-demand. */
+  private openInitialEnvironments(): void {
+    if (this.provisioned > 0) {
+      for (let i = 0; i < this.provisioned; i++) this.function.addEnvironment("provisioned-concurrency");
+    } else if (this.maxConcurrency > 0) {
+      this.function.addEnvironment("on-demand");
+    }
+  }
+
+  /**
+   * The first live environment (the one a runtime started by hand talks to); one is opened when
+   * none lives (after an idle spindown).
+   */
+  private primary(): Sandbox {
+    const [first] = this.function.environments();
+    if (first) this.lastPrimary = first as Sandbox;
+    else if (!this.stopped || !this.lastPrimary)
+      this.lastPrimary = this.function.addEnvironment("on-demand") as Sandbox;
+    return this.lastPrimary;
+  }
+
+  private sandboxes(): Sandbox[] {
+    return this.function.environments() as Sandbox[];
+  }
+
   /** A fluent builder for the same options. */
   static builder(): SimulatorBuilder {
     return new SimulatorBuilder((options) => Simulator.start(options));
   }
 
-  /** `host:port` without a scheme, as in `AWS_LAMBDA_RUNTIME_API`. */
+  /**
+   * `host:port` without a scheme, as in `AWS_LAMBDA_RUNTIME_API`: the first environment's (with
+   * one environment at a time, the main port).
+   */
   runtimeApiUrl(): string {
-    return `${this.apiHost.includes(":") ? `[${this.apiHost}]` : this.apiHost}:${this.server.port}`;
+    return this.sandboxes()[0]?.runtimeApi ?? this.mainAddress();
   }
 
-  /** `http://host:port`, the base URL of every API (Invoke API included). */
+  /** `http://host:port`, the base URL of the Invoke and control APIs (and, with one environment, of all). */
   url(): string {
-    return `http://${this.runtimeApiUrl()}`;
+    return `http://${this.mainAddress()}`;
+  }
+
+  private mainAddress(): string {
+    const host = this.host === "0.0.0.0" || this.host === "::" ? "127.0.0.1" : this.host;
+    return `${host.includes(":") ? `[${host}]` : host}:${this.server.port}`;
+  }
+
+  /** The first environment's log stream (`AWS_LAMBDA_LOG_STREAM_NAME`, telemetry `instanceId`). */
+  get logStreamName(): string {
+    return this.primary().logStreamName;
+  }
+
+  /** Every live execution environment, oldest first. */
+  environments(): EnvironmentInfo[] {
+    return this.sandboxes().map((sandbox) => ({
+      id: sandbox.id,
+      phase: sandbox.environment.phase,
+      runtimePid: sandbox.environment.runtimePid ?? null,
+      runtimeApi: sandbox.runtimeApi,
+      logStreamName: sandbox.logStreamName,
+      initializationType: sandbox.initializationType,
+      invocationsServed: sandbox.invocationsServed,
+      frozen: sandbox.environment.isFrozen,
+      tenantId: sandbox.tenantId ?? null,
+    }));
   }
 
   /** The port the server listens on. */
@@ -223,9 +331,10 @@ export class Simulator implements AsyncDisposable {
     return this.server.port;
   }
 
-  /** The environment's phase (Uninitialized, Initializing, Ready, Invoking, Resetting, ShutDown). */
+  /** The first environment's phase (Uninitialized, Initializing, Ready, Invoking, Resetting, ShutDown). */
   phase(): EnvironmentPhase {
-    return this.environment.phase;
+    if (this.stopped) return "ShutDown";
+    return this.sandboxes()[0]?.environment.phase ?? "Uninitialized";
   }
 
   /** The function's ARN, with a qualifier when given. */
@@ -233,46 +342,42 @@ export class Simulator implements AsyncDisposable {
     return functionArn(this.config, qualifier);
   }
 
-  /** The environment variables a runtime process gets. */
+  /** The environment variables the first environment's runtime process gets. */
   runtimeEnvironment(): Record<string, string> {
-    return runtimeEnvironment(this.config, this.runtimeApiUrl(), this.logStreamName);
+    return this.primary().runtimeEnvironment();
   }
 
   /**
    * Starts the runtime (bootstrap) with Lambda's environment in its own process group and runs the
-   * init phase now (after the external extensions registered). It is relaunched after every reset.
+   * init phase now (after the external extensions registered). It is relaunched after every reset,
+   * and started in every environment the function opens.
    */
   spawnRuntime(command: string[], options: SpawnRuntimeOptions = {}): void {
-    const cwd = this.checkCommand(command, options, "the runtime");
-    this.environment.setLauncher(
-      runtimeLauncher({
-        command,
-        cwd,
-        env: () => ({ ...this.runtimeEnvironment(), ...options.env }),
-        onLine: (line, stream) => this.environment.processLog(line, stream),
-      }),
-    );
-    this.environment.start();
+    const spec: ProcessSpec = {
+      command,
+      cwd: this.checkCommand(command, options, "the runtime"),
+      env: options.env,
+    };
+    this.context.runtime = spec;
+    for (const sandbox of this.sandboxes()) {
+      sandbox.setRuntime(spec);
+      sandbox.environment.start();
+    }
   }
 
   /**
-   * Adds an external extension (like a file in /opt/extensions). It is launched at every init,
-   * before the runtime; its registration name must be the executable's base name. Add extensions
-   * before `spawnRuntime`, as Lambda starts them first.
+   * Adds an external extension (like a file in /opt/extensions). It is launched at every init of
+   * every environment, before the runtime; its registration name must be the executable's base
+   * name. Add extensions before `spawnRuntime`, as Lambda starts them first.
    */
   spawnExtension(command: string[], options: SpawnRuntimeOptions = {}): void {
-    const cwd = this.checkCommand(command, options, "the extension");
-    const launcher = extensionLauncher({
+    const spec: ProcessSpec = {
       command,
-      cwd,
-      env: () => extensionEnvironment({ ...this.runtimeEnvironment(), ...options.env }),
-      onLine: (line, stream) => this.environment.processLog(line, stream, launcher.name),
-    });
-    try {
-      this.environment.addExtension(launcher);
-    } catch (error) {
-      throw new ConfigurationError((error as Error).message);
-    }
+      cwd: this.checkCommand(command, options, "the extension"),
+      env: options.env,
+    };
+    for (const sandbox of this.sandboxes()) sandbox.addExtension(spec);
+    (this.context.extensions as ProcessSpec[]).push(spec);
   }
 
   private checkCommand(command: string[], options: SpawnRuntimeOptions, what: string): string {
@@ -289,22 +394,22 @@ export class Simulator implements AsyncDisposable {
 
   /** Starts the init phase now (launching the extensions) when the runtime is started elsewhere. */
   startInit(): void {
-    this.environment.start();
+    this.primary().environment.start();
   }
 
-  /** Number of inits so far (cold starts, including inits re-run inside an invoke). */
+  /** Number of inits so far, in every environment (cold starts, including inits re-run inside an invoke). */
   initCount(): number {
-    return this.environment.initCount;
+    return this.inits;
   }
 
-  /** Number of extensions registered in the current init. */
+  /** Number of extensions registered in the first environment's current init. */
   extensionCount(): number {
-    return this.environment.registry.all().length;
+    return (this.sandboxes()[0] ?? this.lastPrimary)?.environment.registry.all().length ?? 0;
   }
 
-  /** Registered extensions: name, id, events, pid, state. */
+  /** Extensions registered in the first environment: name, id, events, pid, state. */
   registeredExtensions(): ExtensionInfo[] {
-    return this.environment.registry.all().map((e) => e.info());
+    return (this.sandboxes()[0] ?? this.lastPrimary)?.environment.registry.all().map((e) => e.info()) ?? [];
   }
 
   /** Resolves when init is complete: the runtime and every registered extension called next. */
@@ -312,9 +417,9 @@ export class Simulator implements AsyncDisposable {
     return this.waitFor((s) => s.phase() === "Ready" || s.phase() === "Invoking", timeoutMs);
   }
 
-  /** Pid of the runtime process the simulator started, while it runs. */
+  /** Pid of the first environment's runtime process, while it runs. */
   runtimePid(): number | undefined {
-    return this.environment.runtimePid;
+    return this.sandboxes()[0]?.environment.runtimePid;
   }
 
   /** Queues an invocation with this payload (JSON value, string or bytes); returns its request id. */
@@ -330,13 +435,18 @@ export class Simulator implements AsyncDisposable {
 
   /** @internal Queues a request and returns the live invocation (used by the Invoke API). */
   submit(request: InvocationRequest): Invocation {
+    if (this.maxConcurrency > 1 && !this.context.runtime) {
+      throw new ConfigurationError(
+        `with maxConcurrency ${this.maxConcurrency} every environment starts its own runtime: call spawnRuntime first (a runtime started by hand serves one environment only)`,
+      );
+    }
     const invocation = new Invocation(request);
-    this.environment.enqueue(invocation);
+    this.function.submit(invocation);
     return invocation;
   }
 
   private submitRetry(request: InvocationRequest): void {
-    if (this.environment.phase !== "ShutDown") this.submit(request);
+    if (!this.stopped) this.submit(request);
   }
 
   /** Invokes synchronously and resolves with what a `RequestResponse` caller gets. */
@@ -353,18 +463,18 @@ export class Simulator implements AsyncDisposable {
 
   /** Snapshot of one invocation, if known. */
   invocationState(id: string): InvocationState | undefined {
-    const invocation = this.environment.invocation(id);
+    const invocation = this.function.invocation(id);
     return invocation ? invocationState(invocation) : undefined;
   }
 
   /** Snapshots of every invocation in the history, oldest first. */
   invocationStates(): InvocationState[] {
-    return this.environment.allInvocations().map(invocationState);
+    return this.function.allInvocations().map(invocationState);
   }
 
   /** Resolves with the final state once the invocation reached a terminal status. */
   async waitForInvocationComplete(id: string, timeoutMs = 30_000): Promise<InvocationState> {
-    const invocation = this.environment.invocation(id);
+    const invocation = this.function.invocation(id);
     if (!invocation) throw new Error(`unknown invocation ${id}`);
     await withTimeout(invocation.completion, timeoutMs, `invocation ${id} to complete`);
     return invocationState(invocation);
@@ -419,22 +529,23 @@ export class Simulator implements AsyncDisposable {
 
   /** Starts keeping telemetry events in memory (bounded; off until called). */
   enableTelemetryCapture(limit = 50_000): void {
-    this.telemetry.capture ??= new TelemetryCapture(limit);
+    this.capture ??= new TelemetryCapture(limit);
+    for (const sandbox of this.sandboxes()) sandbox.hub.capture = this.capture;
   }
 
   /** Every captured telemetry event, oldest first (empty unless capture is enabled). */
   getTelemetryEvents(): TelemetryEvent[] {
-    return this.telemetry.capture?.all() ?? [];
+    return this.capture?.all() ?? [];
   }
 
   /** Captured telemetry events of one type. */
   getTelemetryEventsByType<T extends TelemetryType>(type: T): TelemetryEvent<T>[] {
-    return this.telemetry.capture?.byType(type) ?? [];
+    return this.capture?.byType(type) ?? [];
   }
 
   /** Forgets the captured telemetry. */
   clearTelemetryEvents(): void {
-    this.telemetry.capture?.clear();
+    this.capture?.clear();
   }
 
   /** The first captured (or future) telemetry event of `type` matching `predicate`. */
@@ -444,78 +555,82 @@ export class Simulator implements AsyncDisposable {
     timeoutMs = 30_000,
   ): Promise<TelemetryEvent<T>> {
     this.enableTelemetryCapture();
-    return (this.telemetry.capture as TelemetryCapture).waitFor(type, predicate, timeoutMs);
+    return (this.capture as TelemetryCapture).waitFor(type, predicate, timeoutMs);
   }
 
-  /** Telemetry subscriptions and their delivery counts. */
+  /** Telemetry subscriptions of every environment and their delivery counts. */
   telemetrySubscriptions() {
-    return this.telemetry.stats();
+    return this.sandboxes().flatMap((sandbox) => sandbox.hub.stats());
   }
 
   private writeTelemetryTo(path: string): void {
     const file = Bun.file(path).writer();
-    this.telemetry.addSink((event) => {
+    const sink = (event: TelemetryEvent) => {
       file.write(`${JSON.stringify(event)}\n`);
-    });
+    };
+    (this.context.sinks as ((event: TelemetryEvent) => void)[]).push(sink);
+    for (const sandbox of this.sandboxes()) sandbox.hub.addSink(sink);
     this.events.on("shutdownEnd", () => void file.flush());
     process.on("exit", () => void file.end());
   }
 
-  /** True while every process of the environment is stopped (FreezeMode.Process). */
+  /** True while every process of the first environment is stopped (FreezeMode.Process). */
   isFrozen(): boolean {
-    return this.environment.isFrozen;
+    return this.sandboxes()[0]?.environment.isFrozen ?? false;
   }
 
-  /** Number of completed freezes so far. */
+  /** Number of completed freezes of the first environment so far. */
   freezeEpoch(): number {
-    return this.environment.freezeEpoch;
+    return this.sandboxes()[0]?.environment.freezeEpoch ?? 0;
   }
 
-  /** Resolves once the environment is frozen (verified stopped). */
+  /** Resolves once the first environment is frozen (verified stopped). */
   waitForFrozen(timeoutMs = 30_000): Promise<void> {
     return this.waitFor((s) => s.isFrozen(), timeoutMs);
   }
 
-  /** Freezes and thaws this process (and its descendants) with the environment. */
+  /** Freezes and thaws this process (and its descendants) with the first environment. */
   registerPidForFreeze(pid: number): void {
-    this.environment.registerPidForFreeze(pid);
+    this.primary().environment.registerPidForFreeze(pid);
   }
 
-  /** Summary for the control API. */
+  /** Summary for the control API: the first environment's state, and every environment's. */
   status(): object {
-    const states = this.environment.allInvocations();
+    const states = this.function.allInvocations();
     const byStatus: Record<string, number> = {};
     for (const invocation of states) byStatus[invocation.status] = (byStatus[invocation.status] ?? 0) + 1;
+    const first = this.sandboxes()[0]?.environment;
     return {
-      phase: this.environment.phase,
+      phase: this.phase(),
       functionName: this.config.functionName,
       functionVersion: this.config.functionVersion,
       functionArn: this.functionArn(),
       runtimeApi: this.runtimeApiUrl(),
-      runtimePid: this.environment.runtimePid ?? null,
-      frozen: this.environment.isFrozen,
-      freezeEpoch: this.environment.freezeEpoch,
-      initCount: this.environment.initCount,
-      queued: this.environment.queuedCount,
-      currentInvocation: this.environment.currentInvocation?.id ?? null,
-      extensions: this.registeredExtensions(),
+      runtimePid: first?.runtimePid ?? null,
+      frozen: first?.isFrozen ?? false,
+      freezeEpoch: first?.freezeEpoch ?? 0,
+      initCount: this.inits,
+      queued: this.function.queuedCount + this.sandboxes().reduce((n, s) => n + s.environment.queuedCount, 0),
+      currentInvocation: first?.currentInvocation?.id ?? null,
+      maxConcurrency: this.maxConcurrency,
+      environments: this.environments(),
+      extensions: first ? this.registeredExtensions() : [],
       telemetrySubscriptions: this.telemetrySubscriptions(),
       invocations: { total: states.length, byStatus },
     };
   }
 
-  /** Stops the environment (shutdown phase with reason `spindown`, nothing left running) and the server. Idempotent. */
+  /** Stops every environment (shutdown phase with reason `spindown`, nothing left running) and the server. Idempotent. */
   shutdown(): Promise<void> {
     return this.gracefulShutdown("spindown");
   }
 
-  /** The shutdown phase with the given SHUTDOWN reason, then the server stops. Idempotent. */
+  /** The shutdown phase of every environment, in parallel, with the given SHUTDOWN reason; then the server stops. Idempotent. */
   gracefulShutdown(reason: ShutdownReason = "spindown"): Promise<void> {
     this.stopped ??= (async () => {
       this.stopRetries();
-      await this.environment.shutdown(reason);
-      this.telemetry.closeAll();
-      await this.server.stop();
+      await this.function.shutdown(reason);
+      await this.server?.stop();
     })();
     return this.stopped;
   }

@@ -39,6 +39,20 @@ export const functionArgs = {
     type: "boolean",
     description: "Freeze (SIGSTOP) every process between invocations, as Lambda does",
   },
+  "max-concurrency": {
+    type: "string",
+    description: "Up to N execution environments at once, each with its own Runtime API port",
+    default: "1",
+  },
+  throttle: {
+    type: "boolean",
+    description: "When every environment is busy, answer a synchronous invoke 429 instead of queueing it",
+  },
+  provisioned: {
+    type: "string",
+    description: "N environments initialised at start (provisioned concurrency)",
+  },
+  "idle-timeout": { type: "string", description: "Shut an environment down after SECONDS idle (spindown)" },
   "async-retries": { type: "string", description: "Retries of a failed Event invocation, 0-2", default: "2" },
   "async-retry-delays": {
     type: "string",
@@ -149,6 +163,10 @@ export function simulatorOptionsFromArgs(
     shutdownTimeoutMs,
     telemetryFile: text("telemetry-file"),
     freezeMode: args.freeze === true ? FreezeMode.Process : FreezeMode.None,
+    maxConcurrency: numberFlag(text("max-concurrency"), "max-concurrency", true),
+    throttle: args.throttle === true,
+    provisionedConcurrency: numberFlag(text("provisioned"), "provisioned", true),
+    idleTimeoutSeconds: numberFlag(text("idle-timeout"), "idle-timeout"),
     asyncRetry: {
       maximumRetryAttempts: numberFlag(text("async-retries"), "async-retries", true),
       retryDelaysMs: (text("async-retry-delays") ?? "60000,120000").split(",").map((d) => {
@@ -179,4 +197,7 @@ export const FLAG_FOR_FIELD: Record<string, string> = {
   logFormat: "--log-format",
   taskRoot: "--task-root",
   environment: "--env",
+  maxConcurrency: "--max-concurrency",
+  provisionedConcurrency: "--provisioned",
+  idleTimeoutSeconds: "--idle-timeout",
 };

@@ -23,6 +23,12 @@ export async function startFromCli(args: FunctionArgValues, rawArgs: readonly st
   const options = simulatorOptionsFromArgs(args, rawArgs);
   const extensions = extensionsFromArgs(args, rawArgs);
   const bootstrap = commandAfterDash(rawArgs);
+  const concurrency = options.maxConcurrency ?? Math.max(1, options.provisionedConcurrency ?? 0);
+  if (concurrency > 1 && bootstrap.length === 0) {
+    throw new UsageError(
+      `--max-concurrency ${concurrency} needs a bootstrap (-- ./bootstrap): each environment starts its own runtime, and a runtime started by hand serves one environment only`,
+    );
+  }
   try {
     // The library's default logger writes to stderr: stdout carries only what commands print on purpose.
     return await Simulator.start(

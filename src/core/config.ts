@@ -6,6 +6,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { ConfigurationError } from "./errors.ts";
 import { randomHex } from "./ids.ts";
+import type { InitializationType } from "./vocabulary.ts";
 
 /** Text or JSON, as `LoggingConfig.LogFormat`. */
 export type LogFormat = "Text" | "JSON";
@@ -144,6 +145,7 @@ export function runtimeEnvironment(
   config: FunctionConfig,
   runtimeApi: string,
   logStreamName: string,
+  initializationType: InitializationType = "on-demand",
 ): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
@@ -161,7 +163,7 @@ export function runtimeEnvironment(
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(config.memorySizeMB),
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${config.functionName}`,
     AWS_LAMBDA_LOG_STREAM_NAME: logStreamName,
-    AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+    AWS_LAMBDA_INITIALIZATION_TYPE: initializationType,
     AWS_LAMBDA_LOG_FORMAT: config.logFormat,
     AWS_XRAY_CONTEXT_MISSING: "LOG_ERROR",
     AWS_XRAY_DAEMON_ADDRESS: "169.254.79.129:2000",

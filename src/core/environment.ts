@@ -6,7 +6,7 @@ import type { FunctionConfig } from "./config.ts";
 import { functionArn } from "./config.ts";
 import { type Deferred, deferred } from "./deferred.ts";
 import { invalidRequestId, invalidStateTransition, LambdaError } from "./errors.ts";
-import type { EventBus, InitPhase, OutcomeStatus } from "./events.ts";
+import type { EnvironmentBus } from "./events.ts";
 import { type Extension, type ExtensionEvent, ExtensionRegistry, type ShutdownReason } from "./extensions.ts";
 import { FreezeControl, type Freezer } from "./freeze.ts";
 import { type Invocation, InvocationStatus } from "./invocation.ts";
@@ -16,6 +16,7 @@ import type { ExtensionLauncher, Failure, LaunchedProcess, Launcher, ProcessExit
 import { describeExit, timeoutLine, timeoutMessage } from "./platform-log.ts";
 import { runShutdown } from "./shutdown.ts";
 import type { SubscriptionApi, TelemetryHub } from "./telemetry/hub.ts";
+import type { InitializationType, InitPhase, OutcomeStatus } from "./vocabulary.ts";
 
 export { errorPayload } from "./invocation-outcome.ts";
 export type { ExtensionLauncher, LaunchedProcess, Launcher, ProcessExit } from "./launch.ts";
@@ -63,6 +64,11 @@ export class ExecutionEnvironment {
   private resetDone: Promise<void> = Promise.resolve();
   /** Replaces Lambda's shutdown budget when set (ms). */
   shutdownBudgetOverrideMs?: number;
+  /**
+   * How this environment is initialised (reference 4.9): a provisioned one reports no `Init
+   * Duration` on its first REPORT and always logs its INIT_REPORT.
+   */
+  initializationType: InitializationType = "on-demand";
   /** Number of inits started (cold starts and retries). */
   initCount = 0;
   private freeze?: FreezeControl;
@@ -71,7 +77,7 @@ export class ExecutionEnvironment {
 
   constructor(
     private readonly config: FunctionConfig,
-    private readonly events: EventBus,
+    private readonly events: EnvironmentBus,
     private readonly telemetry?: TelemetryHub,
   ) {
     this.registryValue = this.newRegistry();
@@ -91,6 +97,27 @@ export class ExecutionEnvironment {
   /** The extensions registered in the current (or last) init. */
   get registry(): ExtensionRegistry {
     return this.registryValue;
+  }
+
+  /**
+   * It can take an invocation now: none in flight or waiting, not resetting or shut down (an
+   * environment still in its init takes one, which runs when the init is done).
+   */
+  get available(): boolean {
+    return (
+      !this.current &&
+      this.queue.length === 0 &&
+      this.phaseValue !== "Resetting" &&
+      this.phaseValue !== "ShutDown"
+    );
+  }
+
+  /**
+   * Its invocation is answered and only the re-polls are missing: the next invocation can wait
+   * here for a moment instead of cold-starting another environment.
+   */
+  get finishing(): boolean {
+    return this.current?.answered === true && this.queue.length === 0 && this.phaseValue === "Invoking";
   }
 
   /** Invocations waiting for the runtime. */
@@ -525,7 +552,11 @@ export class ExecutionEnvironment {
       durationMs,
       extensions: this.extensionInfos(),
     });
-    this.pendingInitDurationMs = durationMs;
+    if (this.initializationType === "provisioned-concurrency") {
+      this.outcomes.log(this.outcomes.lines.initReport(durationMs, init.phase, "success"));
+    } else {
+      this.pendingInitDurationMs = durationMs;
+    }
     for (const e of this.registryValue.all()) {
       this.outcomes.log(`EXTENSION\tName: ${e.name}\tState: Ready\tEvents: [${[...e.events].join(", ")}]`);
     }

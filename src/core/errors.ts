@@ -21,6 +21,8 @@ export class ServiceError extends Error {
     readonly status: number,
     readonly errorType: string,
     message: string,
+    /** Extra body fields (e.g. a throttle's `Reason`) and response headers (e.g. `Retry-After`). */
+    readonly extra: { body?: Record<string, string>; headers?: Record<string, string> } = {},
   ) {
     super(message);
     this.name = "ServiceError";

@@ -3,19 +3,11 @@
  * log echo, the control API and (later) telemetry subscribe instead of polling.
  */
 import type { ExtensionInfo, ShutdownReason } from "./extensions.ts";
-import type { Invocation } from "./invocation.ts";
+import { Invocation } from "./invocation.ts";
+import type { InitPhase, LogSource, OutcomeStatus } from "./vocabulary.ts";
 
-/** Init phase as Lambda names it: `init` at start, `invoke` when re-run inside an invocation. */
-export type InitPhase = "init" | "invoke";
-
-/** Outcome status as Lambda reports it in telemetry. */
-export type OutcomeStatus = "success" | "error" | "failure" | "timeout";
-
-/** Where a log line came from. */
-export type LogSource = "function" | "extension" | "platform";
-
-/** Payloads of every simulator event, keyed by event name. */
-export interface SimulatorEventMap {
+/** Payloads of the events one execution environment announces, keyed by event name. */
+export interface EnvironmentEventMap {
   initStart: { phase: InitPhase; generation: number };
   initEnd: {
     phase: InitPhase;
@@ -56,18 +48,33 @@ export interface SimulatorEventMap {
   shutdownEnd: { reason: ShutdownReason; budgetMs: number };
 }
 
+/** Events of payloads that are the live invocation (it carries its environment id itself). */
+type InvocationEventName = {
+  [K in keyof EnvironmentEventMap]: EnvironmentEventMap[K] extends Invocation ? K : never;
+}[keyof EnvironmentEventMap];
+
+/**
+ * Payloads of every simulator event: an environment's events, each saying which environment it
+ * came from (`environmentId`, or `invocation.environmentId` for invocation events).
+ */
+export type SimulatorEventMap = {
+  [K in keyof EnvironmentEventMap]: K extends InvocationEventName
+    ? EnvironmentEventMap[K]
+    : EnvironmentEventMap[K] & { environmentId: string };
+};
+
 /** Name of a simulator event. */
 export type SimulatorEventName = keyof SimulatorEventMap;
 
 type Listener<T> = (payload: T) => void;
 
-/** A minimal synchronous typed emitter; `onAny` sees every event (for predicate waiters). */
-export class EventBus {
-  private readonly listeners = new Map<SimulatorEventName, Set<Listener<never>>>();
-  private readonly anyListeners = new Set<(name: SimulatorEventName) => void>();
+/** A minimal synchronous typed emitter; `onAny` sees every event (for predicate waiters and forwarding). */
+export class EventBus<M extends { [K in keyof M]: object } = SimulatorEventMap> {
+  private readonly listeners = new Map<keyof M, Set<Listener<never>>>();
+  private readonly anyListeners = new Set<<K extends keyof M>(name: K, payload: M[K]) => void>();
 
   /** Subscribes to one event; returns the unsubscribe function. */
-  on<K extends SimulatorEventName>(name: K, listener: Listener<SimulatorEventMap[K]>): () => void {
+  on<K extends keyof M>(name: K, listener: Listener<M[K]>): () => void {
     let set = this.listeners.get(name);
     if (!set) {
       set = new Set();
@@ -78,19 +85,41 @@ export class EventBus {
   }
 
   /** Subscribes to every event; returns the unsubscribe function. */
-  onAny(listener: (name: SimulatorEventName) => void): () => void {
+  onAny(listener: <K extends keyof M>(name: K, payload: M[K]) => void): () => void {
     this.anyListeners.add(listener);
     return () => this.anyListeners.delete(listener);
   }
 
   /** Delivers `payload` to the listeners of `name`, then to the any-listeners. A throwing listener does not stop the others. */
-  emit<K extends SimulatorEventName>(name: K, payload: SimulatorEventMap[K]): void {
+  emit<K extends keyof M>(name: K, payload: M[K]): void {
     const set = this.listeners.get(name);
     if (set) {
-      for (const listener of [...set]) safeCall(() => (listener as Listener<SimulatorEventMap[K]>)(payload));
+      for (const listener of [...set]) safeCall(() => (listener as Listener<M[K]>)(payload));
     }
-    for (const listener of [...this.anyListeners]) safeCall(() => listener(name));
+    for (const listener of [...this.anyListeners]) safeCall(() => listener(name, payload));
   }
+}
+
+/** The bus of one execution environment. */
+export type EnvironmentBus = EventBus<EnvironmentEventMap>;
+
+/**
+ * Re-announces every event of an environment's bus on the simulator's bus, saying which environment
+ * it came from; returns the unsubscribe function.
+ */
+export function forwardEnvironmentEvents(
+  from: EnvironmentBus,
+  to: EventBus<SimulatorEventMap>,
+  environmentId: string,
+): () => void {
+  return from.onAny((name, payload) => {
+    if (payload instanceof Invocation) {
+      payload.environmentId = environmentId;
+      to.emit(name, payload as SimulatorEventMap[typeof name]);
+    } else {
+      to.emit(name, { ...payload, environmentId } as SimulatorEventMap[typeof name]);
+    }
+  });
 }
 
 function safeCall(fn: () => void): void {

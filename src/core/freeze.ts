@@ -3,7 +3,7 @@
  * thawed before the next event is delivered and before any shutdown. Freeze and thaw operations
  * run one at a time, in order, so a late freeze can never land after a new invocation started.
  */
-import type { EventBus } from "./events.ts";
+import type { EnvironmentBus } from "./events.ts";
 
 /** The OS side: stop and continue process trees, verified. */
 export interface Freezer {
@@ -33,7 +33,7 @@ export class FreezeControl {
 
   constructor(
     private readonly freezer: Freezer,
-    private readonly events: EventBus,
+    private readonly events: EnvironmentBus,
     private readonly roots: () => number[],
     private readonly onSettled: () => void,
   ) {}

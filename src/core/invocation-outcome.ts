@@ -1,8 +1,9 @@
 /** Recording how an invocation ends: the caller's answer, then END/REPORT with measured figures. */
 import type { FunctionConfig } from "./config.ts";
-import type { EventBus, OutcomeStatus } from "./events.ts";
+import type { EnvironmentBus } from "./events.ts";
 import type { Invocation } from "./invocation.ts";
 import { billedDuration, type PlatformLines, platformLines } from "./platform-log.ts";
+import type { OutcomeStatus } from "./vocabulary.ts";
 
 const encoder = new TextEncoder();
 
@@ -20,7 +21,7 @@ export class InvocationOutcomes {
 
   constructor(
     private readonly config: FunctionConfig,
-    private readonly events: EventBus,
+    private readonly events: EnvironmentBus,
     /** Current peak memory of every process of the environment, in MB. */
     private readonly measureMemoryMB: () => number,
   ) {

@@ -1,4 +1,4 @@
-/** The environment's FIFO of waiting invocations and its bounded history of all of them. */
+/** A FIFO of waiting invocations and a bounded history of all of them. */
 import type { Invocation } from "./invocation.ts";
 
 const HISTORY_LIMIT = 1000;
@@ -18,6 +18,11 @@ export class InvocationQueue {
     this.history.set(invocation.id, invocation);
     this.trim();
     this.waiting.push(invocation);
+  }
+
+  /** The oldest waiting invocation, left in the queue. */
+  peek(): Invocation | undefined {
+    return this.waiting[0];
   }
 
   /** Takes the oldest waiting invocation. */

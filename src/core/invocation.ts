@@ -1,7 +1,7 @@
 /** Invocation records: what was asked, what happened, and the waiters of its caller. */
 import { type Deferred, deferred } from "./deferred.ts";
-import type { OutcomeStatus } from "./events.ts";
 import { newRequestId, newTraceId } from "./ids.ts";
+import type { OutcomeStatus } from "./vocabulary.ts";
 
 /** Lifecycle status of an invocation; the terminal ones match Lambda's telemetry statuses. */
 export const InvocationStatus = {
@@ -33,6 +33,8 @@ export interface InvocationResult {
 /** The inputs of one invocation. */
 export interface InvocationRequest {
   payload: Uint8Array;
+  /** `X-Amz-Tenant-Id` of a tenant-isolation function: only environments of that tenant serve it. */
+  tenantId?: string;
   contentType: string;
   clientContext?: string;
   cognitoIdentity?: string;
@@ -98,6 +100,18 @@ export class InvocationBuilder {
     return this;
   }
 
+  /** `Event` queues it as an asynchronous invocation (default `RequestResponse`). */
+  invocationType(value: InvocationType): this {
+    this.request.invocationType = value;
+    return this;
+  }
+
+  /** The tenant of a tenant-isolation function (`X-Amz-Tenant-Id`). */
+  tenantId(value: string): this {
+    this.request.tenantId = value;
+    return this;
+  }
+
   /** A fixed request id (a lowercase UUID is generated otherwise). */
   requestId(value: string): this {
     this.request.requestId = value;
@@ -117,6 +131,8 @@ export class Invocation {
   readonly request: InvocationRequest;
   status: InvocationStatus = InvocationStatus.Queued;
   readonly enqueuedAt = Date.now();
+  /** The execution environment it was given to (unset while it waits in the function's queue). */
+  environmentId?: string;
   startedAt?: number;
   respondedAt?: number;
   completedAt?: number;

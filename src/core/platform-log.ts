@@ -1,5 +1,5 @@
 /** Lambda's own text log lines (reference 5.3) and the platform's error messages (4.6, 4.7). */
-import type { InitPhase, OutcomeStatus } from "./events.ts";
+import type { InitPhase, OutcomeStatus } from "./vocabulary.ts";
 
 /** `START RequestId: <id> Version: <version>` (a space before Version, not a tab). */
 export function startLine(requestId: string, version: string): string {

@@ -6,6 +6,7 @@ import { methodNotAllowed } from "./errors.ts";
 /** What the control API reads from the simulator. */
 export interface ControlTarget {
   status(): object;
+  environments(): object[];
   invocationStates(): InvocationState[];
   invocationState(id: string): InvocationState | undefined;
   registeredExtensions(): object[];
@@ -21,6 +22,8 @@ export function controlApi(target: ControlTarget) {
   return new Elysia({ name: "control-api" })
     .get("/_simulator/status", () => json(target.status()))
     .all("/_simulator/status", methodNotAllowed)
+    .get("/_simulator/environments", () => json(target.environments()))
+    .all("/_simulator/environments", methodNotAllowed)
     .get("/_simulator/invocations", () => json(target.invocationStates()))
     .all("/_simulator/invocations", methodNotAllowed)
     .get("/_simulator/extensions", () => json(target.registeredExtensions()))

@@ -14,9 +14,9 @@ export function lambdaErrorResponse(error: LambdaError): Response {
 /** Service error of the Invoke API: `x-amzn-ErrorType` header and `{"Type":"User","Message"}` body. */
 export function serviceErrorResponse(error: ServiceError): Response {
   const type = error.status >= 500 ? "Service" : "User";
-  return new Response(JSON.stringify({ Type: type, Message: error.message }), {
+  return new Response(JSON.stringify({ ...error.extra.body, Type: type, Message: error.message }), {
     status: error.status,
-    headers: { "Content-Type": JSON_TYPE, "x-amzn-ErrorType": error.errorType },
+    headers: { ...error.extra.headers, "Content-Type": JSON_TYPE, "x-amzn-ErrorType": error.errorType },
   });
 }
 

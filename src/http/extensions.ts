@@ -1,4 +1,4 @@
-/** Extensions API (`/2020-01-01/extension`): thin routes over the execution environment. */
+/** Extensions API (`/2020-01-01/extension`): thin routes over the execution env(). */
 import { Elysia } from "elysia";
 import type { ExecutionEnvironment } from "../core/environment.ts";
 import { readBody, tryParseJson } from "./body.ts";
@@ -8,8 +8,8 @@ const PREFIX = "/2020-01-01/extension";
 const ID = "Lambda-Extension-Identifier";
 const JSON_HEADERS = { "Content-Type": "application/json" };
 
-/** Routes of the Extensions API bound to one environment. */
-export function extensionsApi(environment: ExecutionEnvironment) {
+/** Routes of the Extensions API of the environment `env()` (resolved per request). */
+export function extensionsApi(env: () => ExecutionEnvironment) {
   const reportError =
     (kind: "init" | "exit") =>
     async ({ request }: { request: Request }) => {
@@ -18,7 +18,7 @@ export function extensionsApi(environment: ExecutionEnvironment) {
         const parsed = tryParseJson(body) as { errorMessage?: unknown } | undefined;
         const message = typeof parsed?.errorMessage === "string" ? parsed.errorMessage : undefined;
         const errorType = request.headers.get("Lambda-Extension-Function-Error-Type");
-        environment.extensionError(kind, request.headers.get(ID), errorType, message);
+        env().extensionError(kind, request.headers.get(ID), errorType, message);
         return new Response(JSON.stringify({ status: "OK" }), { status: 202, headers: JSON_HEADERS });
       } catch (error) {
         return errorResponse(error);
@@ -30,7 +30,7 @@ export function extensionsApi(environment: ExecutionEnvironment) {
       async ({ request }) => {
         try {
           const body = await readBody(request);
-          const { extension, body: answer } = environment.register(
+          const { extension, body: answer } = env().register(
             request.headers.get("Lambda-Extension-Name"),
             body,
             request.headers.get("Lambda-Extension-Accept-Feature"),
@@ -48,7 +48,7 @@ export function extensionsApi(environment: ExecutionEnvironment) {
     .all(`${PREFIX}/register`, methodNotAllowed)
     .get(`${PREFIX}/event/next`, async ({ request }) => {
       try {
-        const event = await environment.extensionNext(request.headers.get(ID), request.signal);
+        const event = await env().extensionNext(request.headers.get(ID), request.signal);
         return new Response(JSON.stringify(event.body), {
           status: 200,
           headers: { ...JSON_HEADERS, "Lambda-Extension-Event-Identifier": event.id },

@@ -7,6 +7,8 @@ export const H = {
   clientContext: "Lambda-Runtime-Client-Context",
   cognitoIdentity: "Lambda-Runtime-Cognito-Identity",
   functionErrorType: "Lambda-Runtime-Function-Error-Type",
+  tenantId: "Lambda-Runtime-Aws-Tenant-Id",
+  amzTenantId: "X-Amz-Tenant-Id",
   responseMode: "Lambda-Runtime-Function-Response-Mode",
   invocationType: "X-Amz-Invocation-Type",
   logType: "X-Amz-Log-Type",

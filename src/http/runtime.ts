@@ -1,4 +1,4 @@
-/** Runtime API (`/2018-06-01`): thin routes over the execution environment. */
+/** Runtime API (`/2018-06-01`): thin routes over the execution env(). */
 import { Elysia } from "elysia";
 import { type FunctionConfig, functionArn } from "../core/config.ts";
 import type { ExecutionEnvironment } from "../core/environment.ts";
@@ -27,6 +27,7 @@ function nextResponse(invocation: Invocation, config: FunctionConfig): Response 
     headers[H.clientContext] = invocation.request.clientContext;
   if (invocation.request.cognitoIdentity !== undefined)
     headers[H.cognitoIdentity] = invocation.request.cognitoIdentity;
+  if (invocation.request.tenantId !== undefined) headers[H.tenantId] = invocation.request.tenantId;
   return new Response(invocation.request.payload, { status: 200, headers });
 }
 
@@ -44,15 +45,15 @@ function contentTypeOf(request: Request, fallback: string): string {
   return request.headers.get("content-type") || fallback;
 }
 
-/** Routes of the Runtime API bound to one environment. */
-export function runtimeApi(environment: ExecutionEnvironment, config: FunctionConfig) {
+/** Routes of the Runtime API of the environment `env()` (resolved per request). */
+export function runtimeApi(env: () => ExecutionEnvironment, config: FunctionConfig) {
   // HEAD /next is refused explicitly: Bun would run the GET handler and hand an invocation to a
   // request whose body is dropped.
   return new Elysia({ name: "runtime-api" })
     .head(`${PREFIX}/invocation/next`, methodNotAllowed)
     .get(`${PREFIX}/invocation/next`, async ({ request }) => {
       try {
-        return nextResponse(await environment.next(request.signal), config);
+        return nextResponse(await env().next(request.signal), config);
       } catch (error) {
         return errorResponse(error);
       }
@@ -65,10 +66,10 @@ export function runtimeApi(environment: ExecutionEnvironment, config: FunctionCo
           if (request.headers.has(H.responseMode) && request.headers.get(H.responseMode) !== "streaming") {
             throw new LambdaError(400, "InvalidFunctionResponseMode", "Invalid function response mode");
           }
-          environment.assertAnswerable(params.id, "InvocationResponse");
+          env().assertAnswerable(params.id, "InvocationResponse");
           const readStarted = performance.now();
           const body = await readBody(request);
-          environment.respond(
+          env().respond(
             params.id,
             body,
             contentTypeOf(request, "application/json"),
@@ -86,10 +87,10 @@ export function runtimeApi(environment: ExecutionEnvironment, config: FunctionCo
       `${PREFIX}/invocation/:id/error`,
       async ({ request, params }) => {
         try {
-          environment.assertAnswerable(params.id, "InvocationErrorResponse");
+          env().assertAnswerable(params.id, "InvocationErrorResponse");
           const body = await readBody(request);
           const { errorType } = errorTypeOf(request, body);
-          environment.fail(params.id, body, contentTypeOf(request, "application/json"), errorType);
+          env().fail(params.id, body, contentTypeOf(request, "application/json"), errorType);
           return accepted();
         } catch (error) {
           return errorResponse(error);
@@ -104,7 +105,7 @@ export function runtimeApi(environment: ExecutionEnvironment, config: FunctionCo
         try {
           const body = await readBody(request);
           const { errorType, message } = errorTypeOf(request, body);
-          environment.initError(body, contentTypeOf(request, "application/json"), errorType, message);
+          env().initError(body, contentTypeOf(request, "application/json"), errorType, message);
           return accepted();
         } catch (error) {
           return errorResponse(error);

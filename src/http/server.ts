@@ -1,5 +1,10 @@
-/** Composes every API into one Elysia app, served by one listener (see listener.ts). */
+/**
+ * The simulator's apps: the sandbox APIs of an execution environment (Runtime, Extensions,
+ * Telemetry, Logs: what `AWS_LAMBDA_RUNTIME_API` points at) and the front (Invoke API, control
+ * API). Each is served by a listener (see listener.ts).
+ */
 import { Elysia } from "elysia";
+import type { FunctionConfig } from "../core/config.ts";
 import type { ExecutionEnvironment } from "../core/environment.ts";
 import { type ControlTarget, controlApi } from "./control.ts";
 import { errorResponse, notFound } from "./errors.ts";
@@ -8,15 +13,22 @@ import { type InvokeTarget, invokeApi } from "./invoke.ts";
 import { runtimeApi } from "./runtime.ts";
 import { telemetryApi } from "./telemetry.ts";
 
-/** Every API of the simulator as one app, like Lambda's single `AWS_LAMBDA_RUNTIME_API` endpoint. */
-export function lambdaApp(environment: ExecutionEnvironment, target: InvokeTarget & ControlTarget) {
-  // Not precompiled (app.compile()): that costs ~3 ms at start-up, and each route compiles on its
-  // first request for a fraction of that.
-  return new Elysia()
-    .use(runtimeApi(environment, target.config))
-    .use(extensionsApi(environment))
-    .use(telemetryApi(environment))
-    .use(invokeApi(target))
-    .use(controlApi(target))
-    .onError(({ code, error }) => (code === "NOT_FOUND" ? notFound() : errorResponse(error)));
+/** What an app serves; `env` is resolved per request, since an environment may be replaced. */
+export interface AppParts {
+  /** The sandbox APIs of this environment (none: the front only). */
+  env?: () => ExecutionEnvironment;
+  config: FunctionConfig;
+  /** The Invoke and control APIs (none: the sandbox only). */
+  front?: InvokeTarget & ControlTarget;
+}
+
+/**
+ * One app with the parts asked for. Not precompiled (app.compile()): that costs ~3 ms at start-up,
+ * and each route compiles on its first request for a fraction of that.
+ */
+export function lambdaApp({ env, config, front }: AppParts) {
+  const app = new Elysia();
+  if (env) app.use(runtimeApi(env, config)).use(extensionsApi(env)).use(telemetryApi(env));
+  if (front) app.use(invokeApi(front)).use(controlApi(front));
+  return app.onError(({ code, error }) => (code === "NOT_FOUND" ? notFound() : errorResponse(error)));
 }

@@ -7,7 +7,7 @@ import { readBody, tryParseJson } from "./body.ts";
 import { errorResponse, methodNotAllowed } from "./errors.ts";
 
 /** Routes of both subscription APIs. */
-export function telemetryApi(environment: ExecutionEnvironment) {
+export function telemetryApi(env: () => ExecutionEnvironment) {
   const subscribe =
     (api: SubscriptionApi) =>
     async ({ request }: { request: Request }) => {
@@ -21,7 +21,7 @@ export function telemetryApi(environment: ExecutionEnvironment) {
             "Request body is not valid JSON",
           );
         }
-        environment.subscribeTelemetry(api, request.headers.get("Lambda-Extension-Identifier"), body);
+        env().subscribeTelemetry(api, request.headers.get("Lambda-Extension-Identifier"), body);
         // Real Lambda answers 200 "OK"; a 202 would tell extensions the API is not supported.
         return new Response(JSON.stringify("OK"), {
           status: 200,

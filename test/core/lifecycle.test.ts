@@ -226,7 +226,7 @@ describe("Invoke", () => {
     expect(failed.status).toBe(InvocationStatus.Error);
     expect(failed.errorType).toBe("Extension.Crash");
     await sim.waitFor((s) => s.phase() === "Uninitialized", 20_000);
-    expect(seen.extensions[0]).toEqual({ name: "agent.ts", code: 7, signal: null });
+    expect(seen.extensions[0]).toMatchObject({ name: "agent.ts", code: 7, signal: null });
 
     const second = await sim.invoke({ n: 2 });
     expect(second.json<{ echo: unknown }>().echo).toEqual({ n: 2 });
@@ -251,7 +251,7 @@ describe("Shutdown", () => {
     expect(elapsed).toBeGreaterThanOrEqual(1900);
     expect(elapsed).toBeLessThan(4000);
     expect(records(recorded).filter((r) => r.event?.eventType === "SHUTDOWN")).toHaveLength(1);
-    expect(seen.extensions).toEqual([{ name: "recorder.ts", code: null, signal: "SIGKILL" }]);
+    expect(seen.extensions).toMatchObject([{ name: "recorder.ts", code: null, signal: "SIGKILL" }]);
     expect(await survivors(extensionPid)).toEqual([]);
     await endsClean(sim, pids);
   });
@@ -266,7 +266,7 @@ describe("Shutdown", () => {
     const [shutdown] = records(recorded).filter((r) => r.event?.eventType === "SHUTDOWN");
     expect(shutdown.event.deadlineMs - before).toBeGreaterThanOrEqual(300);
     expect(shutdown.event.deadlineMs - before).toBeLessThan(300 + elapsed);
-    expect(seen.extensions).toEqual([{ name: "recorder.ts", code: null, signal: "SIGKILL" }]);
+    expect(seen.extensions).toMatchObject([{ name: "recorder.ts", code: null, signal: "SIGKILL" }]);
     await endsClean(sim, pids);
   });
 
@@ -281,7 +281,7 @@ describe("Shutdown", () => {
 
     const elapsed = await timed(() => sim.shutdown());
     expect(existsSync(sigterm)).toBe(false);
-    expect(seen.runtimes).toEqual([{ pid: runtimePid, code: null, signal: "SIGKILL" }]);
+    expect(seen.runtimes).toMatchObject([{ pid: runtimePid, code: null, signal: "SIGKILL" }]);
     expect(elapsed).toBeLessThan(1500);
     await endsClean(sim, pids);
   });
@@ -302,10 +302,10 @@ describe("Shutdown", () => {
     expect(lines).toHaveLength(1);
     const sigtermAt = Number(lines[0]?.split(" ")[1]);
     // It ignored SIGTERM, so it was killed when its share ran out.
-    expect(seen.runtimes).toEqual([{ pid: runtimePid, code: null, signal: "SIGKILL" }]);
+    expect(seen.runtimes).toMatchObject([{ pid: runtimePid, code: null, signal: "SIGKILL" }]);
     const [shutdown] = records(recorded).filter((r) => r.event?.eventType === "SHUTDOWN");
     expect(shutdown.t - sigtermAt).toBeGreaterThanOrEqual(250);
-    expect(seen.extensions).toEqual([{ name: "recorder.ts", code: 0, signal: null }]);
+    expect(seen.extensions).toMatchObject([{ name: "recorder.ts", code: 0, signal: null }]);
     await endsClean(sim, pids);
   });
 
@@ -324,7 +324,7 @@ describe("Shutdown", () => {
     expect(elapsed).toBeLessThan(1500);
     expect(existsSync(sigterm)).toBe(true);
     expect(seen.runtimes[0]).toMatchObject({ code: 0, signal: null });
-    expect(seen.extensions).toEqual([{ name: "recorder.ts", code: null, signal: "SIGKILL" }]);
+    expect(seen.extensions).toMatchObject([{ name: "recorder.ts", code: null, signal: "SIGKILL" }]);
     expect(records(recorded).filter((r) => r.event?.eventType === "SHUTDOWN")).toEqual([]);
     await endsClean(sim, pids);
   });

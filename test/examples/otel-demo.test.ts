@@ -165,7 +165,7 @@ describe.skipIf(process.platform !== "linux")("OpenTelemetry demo with FreezeMod
   });
 
   test("on SHUTDOWN the extension exits 0 and no process is left", async () => {
-    expect(extensionExit).toEqual({ name: "extension.ts", code: 0, signal: null });
+    expect(extensionExit).toMatchObject({ name: "extension.ts", code: 0, signal: null });
     await waitUntil(
       () => groupMembers(runtimePid).length === 0 && groupMembers(extensionPid).length === 0,
       10_000,

@@ -104,6 +104,8 @@ describe("control API", () => {
       requestId: id,
       status: "queued",
       invocationType: "RequestResponse",
+      // Given to the environment at once; it waits there for the runtime's /next.
+      environmentId: sim.environments()[0]?.id as string,
       attempt: 1,
       enqueuedAt: queued.enqueuedAt,
       logs: [],

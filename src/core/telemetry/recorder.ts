@@ -4,9 +4,10 @@
  */
 import type { FunctionConfig } from "../config.ts";
 import { functionArn } from "../config.ts";
-import type { EventBus, OutcomeStatus } from "../events.ts";
+import type { EnvironmentBus } from "../events.ts";
 import type { Invocation } from "../invocation.ts";
 import { billedDuration } from "../platform-log.ts";
+import type { InitializationType, OutcomeStatus } from "../vocabulary.ts";
 import type { TelemetryHub } from "./hub.ts";
 import { rememberWrittenLine } from "./logs-api.ts";
 import type { TelemetryEvent, TelemetryRecord, TelemetryType } from "./schemas.ts";
@@ -35,16 +36,16 @@ function runtimeStatus(invocation: Invocation): OutcomeStatus {
 
 /** Wires the bus to the hub; returns the unsubscribe function. */
 export function recordTelemetry(
-  bus: EventBus,
+  bus: EnvironmentBus,
   hub: TelemetryHub,
   config: FunctionConfig,
   instanceId: string,
   isJsonLogs: () => boolean,
+  initializationType: InitializationType = "on-demand",
 ): () => void {
   const started = new WeakSet<Invocation>();
   const runtimeDone = new WeakSet<Invocation>();
   const publish = (e: TelemetryEvent) => hub.publish(e);
-  const initializationType = "on-demand" as const;
 
   // The invocation with the runtime: a listener that appears mid-invocation still gets its start first.
   let dispatched: Invocation | undefined;

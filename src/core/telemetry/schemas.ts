@@ -11,7 +11,7 @@ const Status = Type.Union([
   Type.Literal("failure"),
   Type.Literal("timeout"),
 ]);
-const InitType = Type.Literal("on-demand");
+const InitType = Type.Union([Type.Literal("on-demand"), Type.Literal("provisioned-concurrency")]);
 const Phase = Type.Union([Type.Literal("init"), Type.Literal("invoke")]);
 const Tracing = Type.Object(
   { spanId: Type.Optional(Type.String()), type: Type.Literal("X-Amzn-Trace-Id"), value: Type.String() },
