@@ -9,8 +9,8 @@ import { expect } from "bun:test";
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import {
-  InvocationStatus,
   type InvocationState,
+  InvocationStatus,
   type Simulator,
   type SimulatorEventMap,
   type SimulatorOptions,
@@ -81,9 +81,7 @@ export interface ScenarioOptions {
   extensions: ExtensionSpec[];
   /** Sequential invokes (default 20). */
   invokes?: number;
-  /** The payload of invoke `i` (default {i}). */
-  payload?: (i: number) => unknown;
-  /** Invokes some other way than sim.invoke (e.g. through curl). */
+  /** Invokes some other way than sim.invoke({i}) (e.g. through curl). */
   invoke?: (sim: Simulator, i: number) => Promise<InvokeOutcome>;
   simulator?: SimulatorOptions;
   /** Batches delivered to the test's own sink, by extension name (when the sink is not in the extension). */
@@ -136,19 +134,25 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRun
   });
   sim.events.on("log", ({ source, extension, line }) => {
     const key = source === "extension" ? (extension ?? "?") : source;
-    output.set(key, [...(output.get(key) ?? []), line]);
+    const lines = output.get(key) ?? [];
+    lines.push(line);
+    output.set(key, lines);
   });
   const names = options.extensions.map(({ path }) => basename(path));
   for (const { path, env } of options.extensions) {
-    sim.spawnExtension([path], { env: { RECORD_FILE: join(dir, `${basename(path)}.jsonl`), ...env } });
+    sim.spawnExtension([path], {
+      env: { RECORD_FILE: join(dir, `${basename(path)}.jsonl`), TMPDIR: dir, ...env },
+    });
   }
-  sim.spawnRuntime(options.runtime, { env: { RECORD_FILE: join(dir, "runtime.jsonl"), ...options.runtimeEnv } });
-  const payload = options.payload ?? ((i: number) => ({ i }));
+  // TMPDIR: the sh fixtures' scratch files go where the test removes them, even after a SIGKILL.
+  sim.spawnRuntime(options.runtime, {
+    env: { RECORD_FILE: join(dir, "runtime.jsonl"), TMPDIR: dir, ...options.runtimeEnv },
+  });
   const invoke =
     options.invoke ??
     (async (s: Simulator, i: number) => {
-      const { requestId, functionError, payload: bytes } = await s.invoke(payload(i));
-      return { requestId, functionError, payload: bytes };
+      const { requestId, functionError, payload } = await s.invoke({ i });
+      return { requestId, functionError, payload };
     });
   const outcomes: InvokeOutcome[] = [];
   for (let i = 0; i < (options.invokes ?? 20); i++) outcomes.push(await invoke(sim, i));
@@ -206,12 +210,19 @@ export function scenarioProblems(run: ScenarioRun, lines = 0): string[] {
   if (run.initCount !== 1) problems.push(`init ran ${run.initCount} times (a reset happened)`);
   const failed = run.states.filter((s) => s.status !== InvocationStatus.Success);
   for (const s of failed) problems.push(`invocation ${s.requestId} ended ${s.status} ${s.errorType ?? ""}`);
-  problems.push(...requestProblems("runtime", run.runtime, { "GET /2018-06-01/runtime/invocation/next": 200, "POST /2018-06-01/runtime/invocation/{id}/response": 202 }));
+  problems.push(
+    ...requestProblems("runtime", run.runtime, {
+      "GET /2018-06-01/runtime/invocation/next": 200,
+      "POST /2018-06-01/runtime/invocation/{id}/response": 202,
+    }),
+  );
   for (const ext of run.extensions) {
     const where = `extension ${ext.name}`;
     const tail = ext.output.slice(-5).join(" | ");
     if (ext.exits.length !== 1 || ext.exits[0]?.code !== 0)
-      problems.push(`${where} exits ${JSON.stringify(ext.exits)} (expected one, code 0); last output: ${tail}`);
+      problems.push(
+        `${where} exits ${JSON.stringify(ext.exits)} (expected one, code 0); last output: ${tail}`,
+      );
     const events = ext.records.flatMap((r) => (r.event ? [r.event] : []));
     const invokes = events.filter((e) => e.eventType === "INVOKE").map((e) => e.requestId);
     if (JSON.stringify(invokes) !== JSON.stringify(ids))
@@ -220,9 +231,17 @@ export function scenarioProblems(run: ScenarioRun, lines = 0): string[] {
     if (lastEvent?.eventType !== "SHUTDOWN" || lastEvent.shutdownReason !== "spindown")
       problems.push(`${where} did not end with SHUTDOWN spindown: ${JSON.stringify(lastEvent)}`);
     if (!ext.records.some((r) => r.drained === true)) problems.push(`${where} did not drain before exiting`);
-    problems.push(...requestProblems(where, ext.records, { "POST /2020-01-01/extension/register": 200, "PUT /2022-07-01/telemetry": 200, "PUT /2020-08-15/logs": 200, "GET /2020-01-01/extension/event/next": 200 }));
+    problems.push(
+      ...requestProblems(where, ext.records, {
+        "POST /2020-01-01/extension/register": 200,
+        "PUT /2022-07-01/telemetry": 200,
+        "PUT /2020-08-15/logs": 200,
+        "GET /2020-01-01/extension/event/next": 200,
+      }),
+    );
     const nexts = ext.records.filter((r) => r.request === "GET /2020-01-01/extension/event/next").length;
-    if (nexts !== ids.length + 1) problems.push(`${where} called event/next ${nexts} times, expected ${ids.length + 1}`);
+    if (nexts !== ids.length + 1)
+      problems.push(`${where} called event/next ${nexts} times, expected ${ids.length + 1}`);
     const delivered = ext.batches.flatMap((b) => b.events ?? []);
     const seen = new Set<string>();
     for (const event of delivered) {
@@ -237,7 +256,9 @@ export function scenarioProblems(run: ScenarioRun, lines = 0): string[] {
       const logged = delivered.map(functionLine).filter((l) => l?.requestId === id);
       const done = logged.filter((l) => l?.done).length;
       if (reports !== 1 || done !== 1 || logged.length !== lines + 1)
-        problems.push(`${where} got ${reports} platform.report, ${done} done line, ${logged.length - done} of ${lines} other lines for ${id}`);
+        problems.push(
+          `${where} got ${reports} platform.report, ${done} done line, ${logged.length - done} of ${lines} other lines for ${id}`,
+        );
     }
   }
   return problems;
@@ -250,9 +271,12 @@ function requestProblems(where: string, entries: ClientRecord[], expected: Recor
     .map((r) => `${where}: ${r.request} answered ${r.status}`);
 }
 
-/** Asserts the scenario passed, printing every problem at once when it did not. */
+/** Asserts the scenario passed, printing its problems (the first 25) at once when it did not. */
 export function expectScenarioPassed(run: ScenarioRun, lines = 0): void {
-  expect(scenarioProblems(run, lines)).toEqual([]);
+  const problems = scenarioProblems(run, lines);
+  const shown =
+    problems.length > 25 ? [...problems.slice(0, 25), `... and ${problems.length - 25} more`] : problems;
+  expect(shown).toEqual([]);
 }
 
 /** The JSON an invoke answered. */
