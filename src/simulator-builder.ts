@@ -78,6 +78,11 @@ export class SimulatorBuilder {
     this.options.freezeMode = mode;
     return this;
   }
+  /** Tenant isolation mode: every invoke names a tenant; an environment serves one tenant only. */
+  tenantIsolation(value = true): this {
+    this.options.tenantIsolation = value;
+    return this;
+  }
   /** Echo runtime output and platform lines through consola. */
   echoLogs(value = true): this {
     this.options.echoLogs = value;

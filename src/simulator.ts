@@ -18,6 +18,7 @@ import {
 import { type InvocationState, invocationState } from "./core/invocation-state.ts";
 import { TelemetryCapture } from "./core/telemetry/capture.ts";
 import type { TelemetryEvent, TelemetryType } from "./core/telemetry/schemas.ts";
+import { invocationTenant } from "./core/tenancy.ts";
 import type { InitializationType } from "./core/vocabulary.ts";
 import { type ListeningServer, listen } from "./http/listener.ts";
 import { resolveExecutable } from "./process/process-group.ts";
@@ -57,6 +58,11 @@ export interface SimulatorOptions extends Partial<FunctionConfig> {
   provisionedConcurrency?: number;
   /** Shut an on-demand environment down after this many idle seconds (`spindown`); default: never. */
   idleTimeoutSeconds?: number;
+  /**
+   * Tenant isolation mode (`TenancyConfig` `PER_TENANT`): every invoke names a tenant
+   * (`X-Amz-Tenant-Id`, `InvocationBuilder.tenantId`), and an environment serves one tenant only.
+   */
+  tenantIsolation?: boolean;
 }
 
 /** One execution environment, as `environments()` reports it. */
@@ -175,6 +181,11 @@ export class Simulator implements AsyncDisposable {
       throw new ConfigurationError(`idleTimeoutSeconds: must be more than 0, got ${idleTimeoutSeconds}`);
     }
     this.maxConcurrency = maxConcurrency ?? Math.max(1, provisionedConcurrency);
+    if (this.config.tenantIsolation && provisionedConcurrency > 0) {
+      throw new ConfigurationError(
+        "provisionedConcurrency: Lambda does not offer provisioned concurrency to a function with tenant isolation; use one or the other",
+      );
+    }
     if (provisionedConcurrency > this.maxConcurrency) {
       throw new ConfigurationError(
         `provisionedConcurrency: ${provisionedConcurrency} exceeds maxConcurrency: ${this.maxConcurrency} (provisioned concurrency cannot exceed reserved concurrency)`,
@@ -223,7 +234,9 @@ export class Simulator implements AsyncDisposable {
     // The port is bound before the HTTP routes are even loaded, so that processes started from
     // onListening overlap their own start-up with the rest of the simulator's.
     const apps = import("./http/server.ts");
-    const shared = simulator.maxConcurrency === 1;
+    // With tenant isolation environments are replaced as tenants change: each gets its own port,
+    // so a retiring runtime's late request can never reach its successor.
+    const shared = simulator.maxConcurrency === 1 && !simulator.config.tenantIsolation;
     const app = apps.then(({ lambdaApp }) =>
       lambdaApp({
         // One environment at a time: its sandbox APIs share the main port, as they always did.
@@ -435,12 +448,19 @@ export class Simulator implements AsyncDisposable {
 
   /** @internal Queues a request and returns the live invocation (used by the Invoke API). */
   submit(request: InvocationRequest): Invocation {
+    const tenantId = invocationTenant(this.config.tenantIsolation, request.tenantId);
     if (this.maxConcurrency > 1 && !this.context.runtime) {
       throw new ConfigurationError(
         `with maxConcurrency ${this.maxConcurrency} every environment starts its own runtime: call spawnRuntime first (a runtime started by hand serves one environment only)`,
       );
     }
-    const invocation = new Invocation(request);
+    // Another tenant's invoke replaces the environment, and the new one needs a runtime to start.
+    if (this.config.tenantIsolation && !this.context.runtime) {
+      throw new ConfigurationError(
+        "with tenantIsolation each tenant gets environments of its own, each starting its own runtime: call spawnRuntime first (a runtime started by hand serves one environment only)",
+      );
+    }
+    const invocation = new Invocation({ ...request, tenantId });
     this.function.submit(invocation);
     return invocation;
   }

@@ -53,6 +53,11 @@ export const functionArgs = {
     description: "N environments initialised at start (provisioned concurrency)",
   },
   "idle-timeout": { type: "string", description: "Shut an environment down after SECONDS idle (spindown)" },
+  "tenant-isolation": {
+    type: "boolean",
+    description:
+      "Tenant isolation mode: every invoke needs X-Amz-Tenant-Id; an environment serves one tenant",
+  },
   "async-retries": { type: "string", description: "Retries of a failed Event invocation, 0-2", default: "2" },
   "async-retry-delays": {
     type: "string",
@@ -167,6 +172,7 @@ export function simulatorOptionsFromArgs(
     throttle: args.throttle === true,
     provisionedConcurrency: numberFlag(text("provisioned"), "provisioned", true),
     idleTimeoutSeconds: numberFlag(text("idle-timeout"), "idle-timeout"),
+    tenantIsolation: args["tenant-isolation"] === true,
     asyncRetry: {
       maximumRetryAttempts: numberFlag(text("async-retries"), "async-retries", true),
       retryDelaysMs: (text("async-retry-delays") ?? "60000,120000").split(",").map((d) => {
@@ -200,4 +206,5 @@ export const FLAG_FOR_FIELD: Record<string, string> = {
   maxConcurrency: "--max-concurrency",
   provisionedConcurrency: "--provisioned",
   idleTimeoutSeconds: "--idle-timeout",
+  tenantIsolation: "--tenant-isolation",
 };

@@ -9,6 +9,7 @@ const invokeArgs = {
   payload: { type: "string", description: "Payload: JSON, @file, or - for stdin", default: "{}" },
   tail: { type: "boolean", description: "Print the log tail (X-Amz-Log-Result) on stderr" },
   qualifier: { type: "string", description: "Version or alias" },
+  "tenant-id": { type: "string", description: "Tenant of a tenant-isolation function (X-Amz-Tenant-Id)" },
   "invocation-type": {
     type: "string",
     description: "RequestResponse, Event or DryRun",
@@ -46,6 +47,13 @@ export const invokeCommand = defineCommand({
       }
       const url = new URL(`/2015-03-31/functions/${encodeURIComponent(args.function)}/invocations`, base);
       if (args.qualifier) url.searchParams.set("Qualifier", args.qualifier);
+      const headers: Record<string, string> = {
+        "Content-Type": "application/json",
+        "X-Amz-Invocation-Type": args["invocation-type"],
+        "X-Amz-Log-Type": args.tail ? "Tail" : "None",
+      };
+      const tenantId = args["tenant-id"];
+      if (tenantId !== undefined) headers["X-Amz-Tenant-Id"] = tenantId;
       let response: Response;
       try {
         response = await fetch(url, {
@@ -53,11 +61,7 @@ export const invokeCommand = defineCommand({
           body: payload,
           // An invocation may run up to 900 s without a byte on the wire: no client idle timeout.
           timeout: false,
-          headers: {
-            "Content-Type": "application/json",
-            "X-Amz-Invocation-Type": args["invocation-type"],
-            "X-Amz-Log-Type": args.tail ? "Tail" : "None",
-          },
+          headers,
         });
       } catch (error) {
         throw new UsageError(

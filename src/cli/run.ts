@@ -1,6 +1,8 @@
 /** `lambda-sim run`: start the runtime, invoke it with each event, print each response, exit. */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { defineCommand } from "citty";
+import { ServiceError } from "../core/errors.ts";
+import { invocationTenant } from "../core/tenancy.ts";
 import { functionArgs } from "./function-options.ts";
 import { assertKnownFlags, commandAfterDash, exitWithError, repeated, UsageError } from "./usage.ts";
 
@@ -8,6 +10,7 @@ const runArgs = {
   ...functionArgs,
   port: { ...functionArgs.port, default: "0" },
   event: { type: "string", description: "Event: a JSON file, inline JSON, or - for stdin (repeatable)" },
+  "tenant-id": { type: "string", description: "Tenant of every invocation (with --tenant-isolation)" },
 } as const;
 
 async function readEvent(source: string): Promise<string> {
@@ -38,6 +41,17 @@ function outputLine(text: string): string {
   }
 }
 
+/** The tenant of run's invocations, checked before anything starts (Lambda's rule, as a usage error). */
+function runTenant(tenantIsolation: boolean, tenantId: string | undefined): string | undefined {
+  try {
+    return invocationTenant(tenantIsolation, tenantId);
+  } catch (error) {
+    if (!(error instanceof ServiceError)) throw error;
+    const hint = tenantIsolation ? "give --tenant-id ID" : "--tenant-id needs --tenant-isolation";
+    throw new UsageError(`${error.message} (${hint})`);
+  }
+}
+
 /** The run command. */
 export const runCommand = defineCommand({
   meta: {
@@ -52,6 +66,7 @@ export const runCommand = defineCommand({
       const bootstrap = commandAfterDash(rawArgs);
       if (bootstrap.length === 0)
         throw new UsageError("run needs a bootstrap: lambda-sim run --event '{}' -- ./bootstrap");
+      const tenantId = runTenant(args["tenant-isolation"] === true, args["tenant-id"]);
       const sources = repeated(rawArgs, "event");
       if (sources.length === 0) sources.push("{}");
       const events: string[] = [];
@@ -68,14 +83,19 @@ export const runCommand = defineCommand({
         events.push(event);
       }
       // Loaded only now: --help must not pay for the whole simulator.
-      const { startFromCli } = await import("./start.ts");
+      const [{ startFromCli }, { InvocationBuilder }] = await Promise.all([
+        import("./start.ts"),
+        import("../core/invocation.ts"),
+      ]);
       const simulator = await startFromCli(args, rawArgs);
       const interrupt = () => void simulator.shutdown().then(() => process.exit(130));
       process.on("SIGINT", interrupt);
       process.on("SIGTERM", interrupt);
       let failures = 0;
       for (const event of events) {
-        const response = await simulator.invoke(event);
+        const invocation = new InvocationBuilder().payload(event);
+        if (tenantId !== undefined) invocation.tenantId(tenantId);
+        const response = await simulator.invoke(invocation);
         process.stdout.write(`${outputLine(response.text())}\n`);
         // As in Lambda, the invocation ends when the runtime (and extensions) ask for the next one:
         // wait for that (END/REPORT) before the next event or the shutdown.

@@ -29,6 +29,11 @@ export async function startFromCli(args: FunctionArgValues, rawArgs: readonly st
       `--max-concurrency ${concurrency} needs a bootstrap (-- ./bootstrap): each environment starts its own runtime, and a runtime started by hand serves one environment only`,
     );
   }
+  if (options.tenantIsolation && bootstrap.length === 0) {
+    throw new UsageError(
+      "--tenant-isolation needs a bootstrap (-- ./bootstrap): each tenant gets environments of its own, each starting its own runtime",
+    );
+  }
   try {
     // The library's default logger writes to stderr: stdout carries only what commands print on purpose.
     return await Simulator.start(

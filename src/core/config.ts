@@ -25,6 +25,8 @@ export const FunctionConfigSchema = Type.Object({
   logFormat: Type.Union([Type.Literal("Text"), Type.Literal("JSON")]),
   taskRoot: Type.String({ minLength: 1 }),
   environment: Type.Record(Type.String(), Type.String()),
+  /** `TenancyConfig` `PER_TENANT`: every invoke names a tenant, and an environment serves one tenant only. */
+  tenantIsolation: Type.Boolean(),
 });
 
 /** The validated function configuration. */
@@ -44,6 +46,7 @@ export function defaultFunctionConfig(): FunctionConfig {
     logFormat: "Text",
     taskRoot: process.cwd(),
     environment: {},
+    tenantIsolation: false,
   };
 }
 

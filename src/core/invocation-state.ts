@@ -6,6 +6,8 @@ export interface InvocationState {
   requestId: string;
   status: InvocationStatus;
   invocationType: InvocationType;
+  /** The tenant of a tenant-isolation function's invocation. */
+  tenantId?: string;
   /** The execution environment that ran it (null while it waits for one). */
   environmentId: string | null;
   /** Attempt number: retries of a failed `Event` invocation keep the request id and count up from 1. */
@@ -46,6 +48,7 @@ export function invocationState(invocation: Invocation): InvocationState {
     requestId: invocation.id,
     status: invocation.status,
     invocationType: invocation.request.invocationType,
+    tenantId: invocation.request.tenantId,
     environmentId: invocation.environmentId ?? null,
     attempt: invocation.request.attempt ?? 1,
     enqueuedAt: invocation.enqueuedAt,

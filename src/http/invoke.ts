@@ -6,6 +6,7 @@ import { resolveFunction } from "../core/function-name.ts";
 import { newRequestId } from "../core/ids.ts";
 import type { Invocation, InvocationRequest } from "../core/invocation.ts";
 import { logTail } from "../core/log-tail.ts";
+import { invocationTenant } from "../core/tenancy.ts";
 import { readBody } from "./body.ts";
 import { errorResponse, methodNotAllowed } from "./errors.ts";
 import { H } from "./headers.ts";
@@ -92,6 +93,10 @@ async function invoke(target: InvokeTarget, request: Request, functionName: stri
   );
   const logType = oneOf(request.headers.get(H.logType), ["None", "Tail"] as const, "None", "logType");
   const clientContext = decodeClientContext(request.headers.get(H.amzClientContext));
+  const tenantId = invocationTenant(
+    target.config.tenantIsolation,
+    request.headers.get(H.amzTenantId) ?? undefined,
+  );
   const body = await readBody(request);
   const limit = invocationType === "Event" ? MAX_ASYNC_REQUEST_BYTES : MAX_SYNC_REQUEST_BYTES;
   if (body.byteLength > limit) {
@@ -111,6 +116,7 @@ async function invoke(target: InvokeTarget, request: Request, functionName: stri
   }
   const invocation = target.submit({
     payload: body,
+    tenantId,
     contentType: "application/json",
     // Lambda passes the client context to the function for synchronous invocations only.
     clientContext: invocationType === "RequestResponse" ? clientContext : undefined,

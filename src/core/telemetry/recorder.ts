@@ -27,6 +27,12 @@ function tracing(invocation: Invocation) {
   return { type: "X-Amzn-Trace-Id" as const, value: invocation.traceId };
 }
 
+/** `tenantId` for the invocation records of a tenant-isolation function (none for the others). */
+function tenant(invocation: Invocation): { tenantId?: string } {
+  const { tenantId } = invocation.request;
+  return tenantId === undefined ? {} : { tenantId };
+}
+
 function runtimeStatus(invocation: Invocation): OutcomeStatus {
   if (invocation.status === "timeout") return "timeout";
   const type = invocation.errorType;
@@ -62,6 +68,7 @@ export function recordTelemetry(
           requestId: invocation.id,
           version: config.functionVersion,
           functionArn: functionArn(config, invocation.request.qualifier),
+          ...tenant(invocation),
           tracing: tracing(invocation),
         },
         Date.now() - sinceDispatch,
@@ -100,6 +107,7 @@ export function recordTelemetry(
     publish(
       event("platform.runtimeDone", {
         requestId: invocation.id,
+        ...tenant(invocation),
         status,
         ...(status !== "success" && invocation.errorType ? { errorType: invocation.errorType } : {}),
         metrics: {
@@ -182,6 +190,7 @@ export function recordTelemetry(
       publish(
         event("platform.report", {
           requestId: invocation.id,
+          ...tenant(invocation),
           status,
           ...(status !== "success" && invocation.errorType ? { errorType: invocation.errorType } : {}),
           metrics: {

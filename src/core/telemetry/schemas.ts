@@ -22,6 +22,8 @@ const Span = Type.Object(
   { additionalProperties: false },
 );
 const strict = { additionalProperties: false } as const;
+/** Present on invocation records of tenant-isolation functions only. */
+const TenantId = Type.Optional(Type.String({ minLength: 1, maxLength: 256 }));
 const Category = Type.Union([Type.Literal("platform"), Type.Literal("function"), Type.Literal("extension")]);
 
 /** Record schemas by event type. */
@@ -68,6 +70,7 @@ export const RecordSchemas = {
       requestId: Type.String(),
       version: Type.Optional(Type.String()),
       functionArn: Type.Optional(Type.String()),
+      tenantId: TenantId,
       tracing: Type.Optional(Tracing),
     },
     strict,
@@ -75,6 +78,7 @@ export const RecordSchemas = {
   "platform.runtimeDone": Type.Object(
     {
       requestId: Type.String(),
+      tenantId: TenantId,
       status: Status,
       errorType: Type.Optional(Type.String()),
       metrics: Type.Optional(
@@ -94,6 +98,7 @@ export const RecordSchemas = {
   "platform.report": Type.Object(
     {
       requestId: Type.String(),
+      tenantId: TenantId,
       status: Status,
       errorType: Type.Optional(Type.String()),
       metrics: Type.Object(
