@@ -4,7 +4,7 @@
  * (when the function may have several) its own listener, so its `AWS_LAMBDA_RUNTIME_API` is its own.
  */
 import { type FunctionConfig, newLogStreamName, runtimeEnvironment } from "./core/config.ts";
-import { ExecutionEnvironment } from "./core/environment.ts";
+import { ExecutionEnvironment } from "./core/environment/execution-environment.ts";
 import { ConfigurationError } from "./core/errors.ts";
 import { type EnvironmentEventMap, EventBus, forwardEnvironmentEvents } from "./core/events.ts";
 import type { ShutdownReason } from "./core/extensions.ts";
@@ -91,9 +91,11 @@ export class Sandbox implements FunctionEnvironment {
       () => config.logFormat === "JSON",
       initializationType,
     );
-    this.environment = new ExecutionEnvironment(config, this.bus, this.hub);
-    this.environment.shutdownBudgetOverrideMs = context.shutdownTimeoutMs;
-    this.environment.initializationType = initializationType;
+    this.environment = new ExecutionEnvironment(config, this.bus, {
+      telemetry: this.hub,
+      initializationType,
+      shutdownBudgetOverrideMs: context.shutdownTimeoutMs,
+    });
     if (context.freeze) this.environment.enableFreezing(processFreezer());
   }
 

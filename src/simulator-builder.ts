@@ -1,5 +1,5 @@
 /** The fluent way to configure and start a Simulator. */
-import type { FreezeMode } from "./core/freeze.ts";
+import type { FreezeMode } from "./core/environment/freeze.ts";
 import type { Simulator, SimulatorOptions } from "./simulator.ts";
 
 /** Fluent construction of a Simulator: `Simulator.builder().functionName("orders").timeout(5).build()`. */

@@ -3,11 +3,11 @@
 import { type ConsolaInstance, type ConsolaReporter, createConsola, LogLevels } from "consola/core";
 import { type AsyncRetryPolicy, asyncRetryPolicy, retryFailedEvents } from "./core/async-retries.ts";
 import { type FunctionConfig, functionArn, resolveFunctionConfig } from "./core/config.ts";
-import type { EnvironmentPhase } from "./core/environment.ts";
+import type { EnvironmentPhase } from "./core/environment/execution-environment.ts";
 import { ConfigurationError } from "./core/errors.ts";
 import { EventBus, type SimulatorEventMap, type SimulatorEventName } from "./core/events.ts";
 import type { ExtensionInfo, ShutdownReason } from "./core/extensions.ts";
-import { FreezeMode } from "./core/freeze.ts";
+import { FreezeMode } from "./core/environment/freeze.ts";
 import { LambdaFunction } from "./core/function/lambda-function.ts";
 import {
   Invocation,

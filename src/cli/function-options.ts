@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ArgsDef } from "citty";
-import { FreezeMode } from "../core/freeze.ts";
+import { FreezeMode } from "../core/environment/freeze.ts";
 import type { SimulatorOptions } from "../simulator.ts";
 import { numberFlag, repeated, UsageError } from "./usage.ts";
 

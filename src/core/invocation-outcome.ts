@@ -3,7 +3,7 @@ import type { FunctionConfig } from "./config.ts";
 import type { EnvironmentBus } from "./events.ts";
 import type { Invocation } from "./invocation.ts";
 import { billedDuration, type PlatformLines, platformLines } from "./platform-log.ts";
-import type { OutcomeStatus } from "./vocabulary.ts";
+import type { InitializationType, OutcomeStatus } from "./vocabulary.ts";
 
 const encoder = new TextEncoder();
 
@@ -24,8 +24,9 @@ export class InvocationOutcomes {
     private readonly events: EnvironmentBus,
     /** Current peak memory of every process of the environment, in MB. */
     private readonly measureMemoryMB: () => number,
+    initializationType: InitializationType = "on-demand",
   ) {
-    this.lines = platformLines(config.logFormat);
+    this.lines = platformLines(config.logFormat, initializationType);
   }
 
   /** A platform log line, in the invocation's log when there is one. */

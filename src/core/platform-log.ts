@@ -1,5 +1,5 @@
 /** Lambda's own text log lines (reference 5.3) and the platform's error messages (4.6, 4.7). */
-import type { InitPhase, OutcomeStatus } from "./vocabulary.ts";
+import type { InitializationType, InitPhase, OutcomeStatus } from "./vocabulary.ts";
 
 /** `START RequestId: <id> Version: <version>` (a space before Version, not a tab). */
 export function startLine(requestId: string, version: string): string {
@@ -100,8 +100,11 @@ function jsonLine(type: string, record: object): string {
   return JSON.stringify({ time: new Date().toISOString(), type, record });
 }
 
-/** The platform lines for `Text` or `JSON` log format. */
-export function platformLines(format: "Text" | "JSON"): PlatformLines {
+/** The platform lines for `Text` or `JSON` log format, for an environment initialised as `initializationType`. */
+export function platformLines(
+  format: "Text" | "JSON",
+  initializationType: InitializationType = "on-demand",
+): PlatformLines {
   if (format === "Text") {
     return { start: startLine, end: endLine, report: reportLine, initReport: initReportLine };
   }
@@ -123,7 +126,7 @@ export function platformLines(format: "Text" | "JSON"): PlatformLines {
       }),
     initReport: (durationMs, phase, status, errorType) =>
       jsonLine("platform.initReport", {
-        initializationType: "on-demand",
+        initializationType,
         phase,
         status,
         ...(status !== "success" && errorType ? { errorType } : {}),

@@ -1,6 +1,6 @@
 /** Extensions API (`/2020-01-01/extension`): thin routes over the execution env(). */
 import { Elysia } from "elysia";
-import type { ExecutionEnvironment } from "../core/environment.ts";
+import type { ExecutionEnvironment } from "../core/environment/execution-environment.ts";
 import { readBody, tryParseJson } from "./body.ts";
 import { errorResponse, methodNotAllowed } from "./errors.ts";
 

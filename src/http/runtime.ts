@@ -1,7 +1,7 @@
 /** Runtime API (`/2018-06-01`): thin routes over the execution env(). */
 import { Elysia } from "elysia";
 import { type FunctionConfig, functionArn } from "../core/config.ts";
-import type { ExecutionEnvironment } from "../core/environment.ts";
+import type { ExecutionEnvironment } from "../core/environment/execution-environment.ts";
 import { LambdaError } from "../core/errors.ts";
 import type { Invocation } from "../core/invocation.ts";
 import { readBody, tryParseJson } from "./body.ts";

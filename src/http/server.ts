@@ -5,7 +5,7 @@
  */
 import { Elysia } from "elysia";
 import type { FunctionConfig } from "../core/config.ts";
-import type { ExecutionEnvironment } from "../core/environment.ts";
+import type { ExecutionEnvironment } from "../core/environment/execution-environment.ts";
 import { type ControlTarget, controlApi } from "./control.ts";
 import { errorResponse, notFound } from "./errors.ts";
 import { extensionsApi } from "./extensions.ts";

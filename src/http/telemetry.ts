@@ -1,6 +1,6 @@
 /** Telemetry API (`PUT /2022-07-01/telemetry`) and legacy Logs API (`PUT /2020-08-15/logs`). */
 import { Elysia } from "elysia";
-import type { ExecutionEnvironment } from "../core/environment.ts";
+import type { ExecutionEnvironment } from "../core/environment/execution-environment.ts";
 import { LambdaError } from "../core/errors.ts";
 import type { SubscriptionApi } from "../core/telemetry/hub.ts";
 import { readBody, tryParseJson } from "./body.ts";

@@ -1,6 +1,6 @@
 /** Launchers for the runtime (bootstrap) and external extensions, each in its own process group. */
 import { basename } from "node:path";
-import type { ExtensionLauncher, LaunchedProcess, Launcher } from "../core/environment.ts";
+import type { ExtensionLauncher, LaunchedProcess, Launcher } from "../core/environment/launch.ts";
 import { LambdaError } from "../core/errors.ts";
 import { spawnGroup } from "./process-group.ts";
 

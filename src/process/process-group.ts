@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, readdirSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import type { ProcessExit } from "../core/environment.ts";
+import type { ProcessExit } from "../core/environment/launch.ts";
 import { ProcessOutput } from "./output.ts";
 
 /** How to start a process group. */

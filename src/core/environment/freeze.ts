@@ -3,7 +3,7 @@
  * thawed before the next event is delivered and before any shutdown. Freeze and thaw operations
  * run one at a time, in order, so a late freeze can never land after a new invocation started.
  */
-import type { EnvironmentBus } from "./events.ts";
+import type { EnvironmentBus } from "../events.ts";
 
 /** The OS side: stop and continue process trees, verified. */
 export interface Freezer {

@@ -1,7 +1,7 @@
 /** What core knows of the processes it asks the process layer to start. */
 
+import type { OutcomeStatus } from "../vocabulary.ts";
 import type { ProcessHandle } from "./shutdown.ts";
-import type { OutcomeStatus } from "./vocabulary.ts";
 
 /** How a process ended. */
 export interface ProcessExit {

@@ -2,7 +2,7 @@
  * The shutdown phase (reference 4.8): budgets, SIGTERM to the runtime only when extensions exist,
  * SHUTDOWN events to subscribed external extensions, SIGKILL for whatever outlives the budget.
  */
-import type { Extension, ShutdownReason } from "./extensions.ts";
+import type { Extension, ShutdownReason } from "../extensions.ts";
 
 /** A process the simulator started (runtime or external extension). */
 export interface ProcessHandle {

@@ -4,7 +4,7 @@
  * function does). Environments are made by the caller (they need ports and processes) and know
  * nothing of each other.
  */
-import type { ExecutionEnvironment } from "../environment.ts";
+import type { ExecutionEnvironment } from "../environment/execution-environment.ts";
 import { ServiceError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import type { ShutdownReason } from "../extensions.ts";

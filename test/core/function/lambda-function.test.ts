@@ -1,7 +1,7 @@
 // LambdaFunction's rules with fake environments and a fake clock: queueing, throttling, scaling
 // up to the limit, idle spindown. No processes, no HTTP.
 import { describe, expect, test } from "bun:test";
-import type { ExecutionEnvironment } from "../../../src/core/environment.ts";
+import type { ExecutionEnvironment } from "../../../src/core/environment/execution-environment.ts";
 import { ServiceError } from "../../../src/core/errors.ts";
 import { EventBus } from "../../../src/core/events.ts";
 import {

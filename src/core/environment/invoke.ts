@@ -1,0 +1,173 @@
+/**
+ * An invocation in one environment, from dispatch to completion (reference 4.4): its clock and
+ * deadline, the INVOKE event to extensions, the runtime's answer, and the invoke-complete gate.
+ */
+import { functionArn } from "../config.ts";
+import { invalidRequestId, LambdaError } from "../errors.ts";
+import { type Invocation, InvocationStatus } from "../invocation.ts";
+import { errorPayload } from "../invocation-outcome.ts";
+import { timeoutLine, timeoutMessage } from "../platform-log.ts";
+import type { OutcomeStatus } from "../vocabulary.ts";
+import { EnvironmentState } from "./environment-state.ts";
+import { assertRuntimeCall } from "./runtime-state.ts";
+
+/** Largest response body the runtime may post (6 MiB + 100 bytes, the supervisor's constant). */
+const MAX_RESPONSE_BYTES = 6_291_556;
+
+/** The invoke phase of an environment. */
+export abstract class InvokeCycle extends EnvironmentState {
+  /** Checks that `/response` or `/error` may be posted for `id` now (400, then 403), before the body is read. */
+  assertAnswerable(id: string, target: "InvocationResponse" | "InvocationErrorResponse"): Invocation {
+    const current = this.current;
+    if (!current || current.id !== id || this.phase !== "Invoking" || current.isComplete) {
+      throw invalidRequestId();
+    }
+    assertRuntimeCall(this.runtimeState(), target);
+    return current;
+  }
+
+  /** `POST /invocation/{id}/response`. Oversized bodies get 413 and fail the invocation. */
+  respond(id: string, payload: Uint8Array, contentType: string, readMs = 0): void {
+    const invocation = this.assertAnswerable(id, "InvocationResponse");
+    invocation.responseReadMs = readMs;
+    if (payload.byteLength > MAX_RESPONSE_BYTES) {
+      const message = `Response payload size (${payload.byteLength} bytes) exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`;
+      this.outcomes.answer(
+        invocation,
+        errorPayload("Function.ResponseSizeTooLarge", message),
+        "application/json",
+        "Function.ResponseSizeTooLarge",
+      );
+      throw new LambdaError(
+        413,
+        "RequestEntityTooLarge",
+        `Exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
+      );
+    }
+    invocation.producedBytes = payload.byteLength;
+    this.outcomes.answer(invocation, payload, contentType);
+  }
+
+  /** `POST /invocation/{id}/error`: the body goes to the caller unchanged. */
+  fail(id: string, payload: Uint8Array, contentType: string, errorType: string): void {
+    this.outcomes.answer(
+      this.assertAnswerable(id, "InvocationErrorResponse"),
+      payload,
+      contentType,
+      errorType,
+    );
+  }
+
+  protected startClock(invocation: Invocation): void {
+    const timeoutSeconds = invocation.request.timeoutSeconds ?? this.config.timeoutSeconds;
+    invocation.status = InvocationStatus.Running;
+    invocation.startedMono = performance.now();
+    invocation.startedAt = Date.now();
+    invocation.deadlineMs = invocation.startedAt + Math.round(timeoutSeconds * 1000);
+    this.current = invocation;
+    this.outcomes.log(this.outcomes.lines.start(invocation.id, this.config.functionVersion), invocation);
+    this.events.emit("invocationStart", invocation);
+    this.deadlineTimer = setTimeout(() => this.onDeadline(invocation, timeoutSeconds), timeoutSeconds * 1000);
+  }
+
+  protected dispatch(invocation: Invocation): void {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    this.waiter = undefined;
+    if (this.current !== invocation) this.startClock(invocation);
+    if (this.pendingInitDurationMs !== undefined) {
+      invocation.initDurationMs = this.pendingInitDurationMs;
+      this.pendingInitDurationMs = undefined;
+    }
+    this.phases.to("Invoking");
+    invocation.dispatchedMono = performance.now();
+    invocation.hadExtensions = this.registryValue.all().length > 0;
+    const event = {
+      eventType: "INVOKE" as const,
+      deadlineMs: invocation.deadlineMs as number,
+      requestId: invocation.id,
+      invokedFunctionArn: functionArn(this.config, invocation.request.qualifier),
+      tracing: { type: "X-Amzn-Trace-Id" as const, value: invocation.traceId },
+    };
+    for (const extension of this.registryValue.all()) if (extension.wants("INVOKE")) extension.deliver(event);
+    this.events.emit("invocationDispatch", invocation);
+    waiter.resolve(invocation);
+  }
+
+  protected markRuntimeDone(invocation: Invocation): void {
+    invocation.runtimeDone = true;
+    invocation.runtimeDoneMono = performance.now();
+    // The first invocation after an init always waits: a runtime's first line may be in flight.
+    const flushed = this.processes.runtime?.flushOutput(invocation.initDurationMs !== undefined);
+    if (!flushed) {
+      this.runtimeOutputRead(invocation);
+      return;
+    }
+    // What the runtime printed before calling /next belongs to this invocation: read it all first.
+    const generation = this.generation;
+    flushed.then(() => {
+      if (generation === this.generation && !invocation.isComplete) this.runtimeOutputRead(invocation);
+    });
+  }
+
+  protected runtimeOutputRead(invocation: Invocation): void {
+    invocation.outputRead = true;
+    this.events.emit("runtimeDone", invocation);
+    this.maybeComplete(invocation);
+  }
+
+  /** Completes the invocation when the invoke-complete gate opens. */
+  protected maybeComplete(invocation: Invocation): void {
+    if (invocation.isComplete || !this.invokeComplete.open) return;
+    invocation.extensionOverheadMs = performance.now() - (invocation.runtimeDoneMono as number);
+    const errorType = invocation.result?.errorType;
+    this.completeInvocation(invocation, errorType ? "error" : "success", errorType);
+    this.phases.to("Ready");
+    this.pump();
+  }
+
+  protected completeInvocation(invocation: Invocation, status: OutcomeStatus, errorType?: string): void {
+    if (invocation.isComplete) return;
+    clearTimeout(this.deadlineTimer);
+    this.outcomes.close(invocation, status, errorType);
+    if (this.current === invocation) this.current = undefined;
+    this.events.emit("invocationComplete", invocation);
+  }
+
+  /** Answers the caller for the platform (when the runtime has not) and ends the invocation. */
+  protected platformFailure(
+    invocation: Invocation,
+    status: OutcomeStatus,
+    errorType: string,
+    message: string,
+  ): void {
+    this.outcomes.answer(invocation, errorPayload(errorType, message), "application/json", errorType);
+    this.completeInvocation(invocation, status, errorType);
+  }
+
+  /** The invocation's deadline passed: it times out (with its init, if one still runs), then a reset. */
+  protected onDeadline(invocation: Invocation, timeoutSeconds: number): void {
+    if (this.current !== invocation || invocation.isComplete) return;
+    const init = this.init;
+    if (init && this.phase === "Initializing") {
+      this.init = undefined;
+      const durationMs = init.durationMs();
+      this.events.emit("initEnd", {
+        phase: init.phase,
+        status: "timeout",
+        errorType: "Sandbox.Timedout",
+        durationMs,
+        extensions: this.extensionInfos(),
+      });
+      this.outcomes.log(this.outcomes.lines.initReport(durationMs, init.phase, "timeout"), invocation);
+    }
+    this.outcomes.log(timeoutLine(invocation.id, timeoutSeconds), invocation);
+    this.platformFailure(
+      invocation,
+      "timeout",
+      "Sandbox.Timedout",
+      timeoutMessage(invocation.id, timeoutSeconds),
+    );
+    this.reset("timeout");
+  }
+}
