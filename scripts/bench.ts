@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
  * `bun run bench`: Invoke API throughput against a bare Bun.serve floor, start-up times, the cost of
- * freezing and thawing the environment, and Telemetry API throughput.
+ * freezing and thawing the environment, Telemetry API throughput, scaling over several execution
+ * environments and the simulator's memory per idle environment.
  *   --json               one JSON object on stdout (progress stays on stderr)
  *   --count N            timed invokes per target (default 2000)
  *   --warmup N           untimed invokes first (default 200)
@@ -10,6 +11,8 @@
  *   --telemetry-lines N  log lines of the telemetry throughput invoke (default 100000)
  *   --telemetry-runs N   throughput invokes (default 3)
  *   --telemetry-count N  timed one-line invokes per telemetry target (default 200)
+ *   --scaling-ms N       timed window per maxConcurrency level (default 1500)
+ *   --memory-runs N      runs of each memory case, 1 and 10 environments (default 2)
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -20,8 +23,10 @@ import { type FloorRelay, startFloor } from "./bench/floor.ts";
 import { type FreezeFigures, runFreezeThaw } from "./bench/freeze-thaw.ts";
 import { type InvokeFigures, PAYLOAD, runInvokes } from "./bench/invoke-load.ts";
 import { machineInfo } from "./bench/machine.ts";
+import { type MemoryFigures, runMemory } from "./bench/memory.ts";
 import { progress } from "./bench/progress.ts";
 import { type BenchResult, renderTable } from "./bench/report.ts";
+import { runScaling, type ScalingFigures } from "./bench/scaling.ts";
 import { stillRunning } from "./bench/sim-children.ts";
 import { type BinaryStartFigures, binaryStart, libraryStart } from "./bench/startup.ts";
 import { round } from "./bench/stats.ts";
@@ -34,6 +39,10 @@ const BINARY_START_TARGETS = { readyMs: 20, helpMs: 15, firstInvokeMarginMs: 15 
 /** The timed invokes of each target run in this many blocks, taking turns (A B B A ...). */
 const BLOCKS = 20;
 const FREEZE_ADDED_P50_TARGET_MS = 1;
+/** Issue 11: N environments of a 50 ms handler serve N times as many invokes, within 20%, up to 8. */
+const SCALING = { levels: [1, 2, 4, 8], callers: 8, sleepMs: 50, targetRatio: 0.8 };
+/** Issue 11: what one more idle environment costs the simulator's own process. */
+const MEMORY = { environments: 10, targetPerEnvironmentMb: 1 };
 
 const root = resolve(import.meta.dir, "..");
 const runtimeScript = resolve(import.meta.dir, "bench/runtime.ts");
@@ -51,6 +60,8 @@ const { values } = parseArgs({
     "telemetry-lines": { type: "string", default: "100000" },
     "telemetry-runs": { type: "string", default: "3" },
     "telemetry-count": { type: "string", default: "200" },
+    "scaling-ms": { type: "string", default: "1500" },
+    "memory-runs": { type: "string", default: "2" },
   },
 });
 const count = Number(values.count);
@@ -67,6 +78,8 @@ const freezeCount = positive("freeze-count");
 const telemetryLines = positive("telemetry-lines");
 const telemetryRuns = positive("telemetry-runs");
 const telemetryCount = positive("telemetry-count");
+const scalingMs = positive("scaling-ms");
+const memoryRuns = positive("memory-runs");
 const binaryPath = resolve(values.binary);
 
 async function main(): Promise<BenchResult> {
@@ -141,6 +154,28 @@ async function main(): Promise<BenchResult> {
     `telemetry: one-line invoke response p50 ${telemetry.small.subscribed.response.p50Ms} ms subscribed vs ${telemetry.small.unsubscribed.response.p50Ms} ms not; cycle p50 ${telemetry.small.subscribed.cycle.p50Ms} vs ${telemetry.small.unsubscribed.cycle.p50Ms} ms`,
   );
 
+  progress(
+    `scaling: maxConcurrency ${SCALING.levels.join(", ")}, ${SCALING.callers} callers over HTTP, ${SCALING.sleepMs} ms handler, ${scalingMs} ms each`,
+  );
+  const scaling: ScalingFigures = await runScaling(
+    SCALING.levels,
+    SCALING.callers,
+    scalingMs,
+    SCALING.sleepMs,
+    SCALING.targetRatio,
+    simPids,
+  );
+  progress(`memory: simulator alone in a child process, 1 vs ${MEMORY.environments} idle environments`);
+  const memory: MemoryFigures = await runMemory(
+    MEMORY.environments,
+    memoryRuns,
+    MEMORY.targetPerEnvironmentMb,
+    simPids,
+  );
+  progress(
+    `memory: ${memory.oneMb} MB with 1, ${memory.manyMb} MB with ${memory.maxConcurrency}: ${memory.perEnvironmentMb} MB per environment`,
+  );
+
   // Same invoke count on both sides: the throughput ratio is the inverse ratio of the timed durations.
   const ratio = floor.totalMs / simulator.totalMs;
   return {
@@ -160,6 +195,8 @@ async function main(): Promise<BenchResult> {
     binaryStartNote,
     freeze,
     telemetry,
+    scaling,
+    memory,
     survivors: [...survivors(), ...simLeftover, ...stillRunning([...simPids])],
     totalMs: round(performance.now() - started, 0),
   };

@@ -2,6 +2,8 @@
 import type { FreezeFigures, LatencyFigures } from "./freeze-thaw.ts";
 import type { InvokeFigures } from "./invoke-load.ts";
 import type { MachineInfo } from "./machine.ts";
+import type { MemoryFigures } from "./memory.ts";
+import type { ScalingFigures } from "./scaling.ts";
 import type { BinaryStartFigures, StartFigures, StartPair } from "./startup.ts";
 import type { TelemetryFigures } from "./telemetry.ts";
 
@@ -22,6 +24,8 @@ export interface BenchResult {
   binaryStartNote: string | null;
   freeze: FreezeFigures;
   telemetry: TelemetryFigures;
+  scaling: ScalingFigures;
+  memory: MemoryFigures;
   survivors: number[];
   totalMs: number;
 }
@@ -139,6 +143,10 @@ export function renderTable(result: BenchResult): string {
   lines.push("");
   lines.push(...telemetrySection(result.telemetry));
   lines.push("");
+  lines.push(...scalingSection(result.scaling));
+  lines.push("");
+  lines.push(...memorySection(result.memory));
+  lines.push("");
   lines.push(
     `total ${(result.totalMs / 1000).toFixed(1)} s; leftover child processes: ${result.survivors.length === 0 ? "none" : result.survivors.join(", ")}`,
   );
@@ -227,6 +235,67 @@ function telemetrySection(t: TelemetryFigures): string[] {
   );
   lines.push(
     `  added by the subscription: response p50 ${signed(small.addedResponseP50Ms)} ms; cycle p50 ${signed(small.addedCycleP50Ms)} ms (the extension waits for its telemetry, flushed after timeoutMs)`,
+  );
+  return lines;
+}
+
+function scalingSection(s: ScalingFigures): string[] {
+  const lines = [
+    `Scaling, a handler that waits ${s.sleepMs} ms, ${s.callers} concurrent callers over the Invoke API (keep-alive), ${int(s.windowMs)} ms per level,`,
+    `  after warm-up rounds until all N environments exist; ideal = min(N, ${s.callers}) x ${int(1000 / s.sleepMs)}/s`,
+  ];
+  lines.push(
+    ...table(
+      [
+        [
+          "maxConcurrency",
+          "envs",
+          "invokes",
+          "invokes/s",
+          "ideal/s",
+          "ratio",
+          "p50 ms",
+          "p99 ms",
+          "target",
+          "",
+        ],
+        ...s.levels.map((l) => [
+          `${l.maxConcurrency}`,
+          `${l.environments}`,
+          int(l.invokes),
+          l.invokesPerSec.toFixed(1),
+          l.idealPerSec.toFixed(1),
+          l.ratio.toFixed(3),
+          ms(l.p50Ms, 2),
+          ms(l.p99Ms, 2),
+          `>= ${s.targetRatio.toFixed(2)}`,
+          verdict(l.pass),
+        ]),
+      ],
+      ["r", "r", "r", "r", "r", "r", "r", "r", "l", "l"],
+    ).map((line) => `  ${line}`),
+  );
+  return lines;
+}
+
+function memorySection(m: MemoryFigures): string[] {
+  const source = m.source === "VmRSS" ? "VmRSS of /proc/<pid>/status" : "process.memoryUsage().rss";
+  const lines = [
+    `Memory, the simulator alone in its own process (${source}; runtime processes not counted), maxConcurrency ${m.maxConcurrency},`,
+    `  idle after every environment served an invoke and a full GC; median of ${m.runs.length / 2} runs each`,
+  ];
+  lines.push(
+    ...table(
+      [
+        ["idle environments", "RSS MB", "JS heap MB"],
+        ["1", ms(m.oneMb, 1), ms(m.heapOneMb, 1)],
+        [`${m.maxConcurrency}`, ms(m.manyMb, 1), ms(m.heapManyMb, 1)],
+      ],
+      ["l", "r", "r"],
+    ).map((line) => `  ${line}`),
+  );
+  lines.push(
+    `  per idle environment: ${ms(m.perEnvironmentMb, 2)} MB (target <= ${ms(m.targetPerEnvironmentMb, 1)})  ${verdict(m.pass)}`,
   );
   return lines;
 }
