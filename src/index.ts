@@ -2,10 +2,10 @@
 
 export type { FunctionConfig, LogFormat } from "./core/config.ts";
 export type { EnvironmentPhase } from "./core/environment/execution-environment.ts";
+export { FreezeMode } from "./core/environment/freeze.ts";
 export { ConfigurationError, LambdaError, ServiceError } from "./core/errors.ts";
 export type { SimulatorEventMap, SimulatorEventName } from "./core/events.ts";
 export type { ExtensionInfo, ShutdownReason } from "./core/extensions.ts";
-export { FreezeMode } from "./core/environment/freeze.ts";
 export type { InvocationRequest, InvocationResult, InvocationType } from "./core/invocation.ts";
 export { InvocationBuilder, InvocationStatus } from "./core/invocation.ts";
 export type { InvocationState } from "./core/invocation-state.ts";

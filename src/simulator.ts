@@ -4,10 +4,10 @@ import { type ConsolaInstance, type ConsolaReporter, createConsola, LogLevels } 
 import { type AsyncRetryPolicy, asyncRetryPolicy, retryFailedEvents } from "./core/async-retries.ts";
 import { type FunctionConfig, functionArn, resolveFunctionConfig } from "./core/config.ts";
 import type { EnvironmentPhase } from "./core/environment/execution-environment.ts";
+import { FreezeMode } from "./core/environment/freeze.ts";
 import { ConfigurationError } from "./core/errors.ts";
 import { EventBus, type SimulatorEventMap, type SimulatorEventName } from "./core/events.ts";
 import type { ExtensionInfo, ShutdownReason } from "./core/extensions.ts";
-import { FreezeMode } from "./core/environment/freeze.ts";
 import { LambdaFunction } from "./core/function/lambda-function.ts";
 import {
   Invocation,

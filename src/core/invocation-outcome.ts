@@ -1,4 +1,5 @@
 /** Recording how an invocation ends: the caller's answer, then END/REPORT with measured figures. */
+import { type Clock, systemClock } from "./clock.ts";
 import type { FunctionConfig } from "./config.ts";
 import type { EnvironmentBus } from "./events.ts";
 import type { Invocation } from "./invocation.ts";
@@ -25,6 +26,7 @@ export class InvocationOutcomes {
     /** Current peak memory of every process of the environment, in MB. */
     private readonly measureMemoryMB: () => number,
     initializationType: InitializationType = "on-demand",
+    private readonly clock: Clock = systemClock,
   ) {
     this.lines = platformLines(config.logFormat, initializationType);
   }
@@ -39,21 +41,24 @@ export class InvocationOutcomes {
   answer(invocation: Invocation, payload: Uint8Array, contentType: string, errorType?: string): void {
     if (invocation.answered) return;
     invocation.answered = true;
-    invocation.settle({
-      requestId: invocation.id,
-      payload,
-      contentType,
-      ...(errorType ? { functionError: "Unhandled" as const, errorType } : {}),
-    });
+    invocation.settle(
+      {
+        requestId: invocation.id,
+        payload,
+        contentType,
+        ...(errorType ? { functionError: "Unhandled" as const, errorType } : {}),
+      },
+      this.clock.now(),
+    );
     this.events.emit("invocationResponse", invocation);
   }
 
   /** Ends the invocation: END and REPORT lines with its duration and the environment's peak memory. */
   close(invocation: Invocation, status: OutcomeStatus, errorType?: string): void {
-    const durationMs = invocation.startedMono === undefined ? 0 : performance.now() - invocation.startedMono;
+    const durationMs = invocation.startedMono === undefined ? 0 : this.clock.now() - invocation.startedMono;
     // Peak memory only grows, and reading it costs tens of microseconds: a sub-millisecond invocation
     // reuses a figure measured within the last 100 ms (it cannot have allocated much meanwhile).
-    const now = performance.now();
+    const now = this.clock.now();
     if (this.peakMemoryMB === undefined || durationMs >= 1 || now - this.measuredAtMono > 100) {
       const measured = this.measureMemoryMB();
       this.measuredAtMono = now;

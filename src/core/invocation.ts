@@ -204,11 +204,11 @@ export class Invocation {
   }
 
   /** Records the caller's result (first answer wins). */
-  settle(result: InvocationResult): void {
+  settle(result: InvocationResult, nowMono = performance.now()): void {
     if (this.result) return;
     this.result = result;
     this.respondedAt = Date.now();
-    this.respondedMono = performance.now();
+    this.respondedMono = nowMono;
     if (result.errorType) this.errorType = result.errorType;
     this.resultWaiter.resolve(result);
   }

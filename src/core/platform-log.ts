@@ -87,7 +87,8 @@ export function describeExit(code: number | null, signal: string | null): string
 
 /** Lambda's own log lines in the function's log format: text lines, or JSON objects (reference 5.3). */
 export interface PlatformLines {
-  start(requestId: string, version: string): string;
+  /** The START line; `tenantId` appears in JSON logs of a tenant-isolation function. */
+  start(requestId: string, version: string, tenantId?: string): string;
   /** The END line; JSON logs have none. */
   end(requestId: string): string | undefined;
   report(figures: ReportFigures): string;
@@ -109,7 +110,8 @@ export function platformLines(
     return { start: startLine, end: endLine, report: reportLine, initReport: initReportLine };
   }
   return {
-    start: (requestId, version) => jsonLine("platform.start", { requestId, version }),
+    start: (requestId, version, tenantId) =>
+      jsonLine("platform.start", { requestId, version, ...(tenantId !== undefined ? { tenantId } : {}) }),
     end: () => undefined,
     report: (r) =>
       jsonLine("platform.report", {

@@ -329,6 +329,17 @@ describe("tenant isolation: telemetry", () => {
     const initStart = sim.getTelemetryEventsByType("platform.initStart")[0];
     expect(initStart?.record).not.toHaveProperty("tenantId");
   });
+
+  test("with the JSON log format, the function's platform.start log line carries tenantId", async () => {
+    const sim = await isolated({ logFormat: "JSON" });
+    const { requestId } = await invokeAs(sim, "blue", { n: 1 });
+    const state = await sim.waitForInvocationComplete(requestId, 20_000);
+    const start = state.logs
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { type: string; record: Record<string, unknown> })
+      .find((r) => r.type === "platform.start");
+    expect(start?.record).toEqual({ requestId, version: "$LATEST", tenantId: "blue" });
+  });
 });
 
 const RIC_SUPPORTED = process.platform === "linux" && process.arch === "x64";

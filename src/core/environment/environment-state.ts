@@ -3,6 +3,7 @@
  * over it by concept: invoke.ts (an invocation from dispatch to completion), init.ts (one init),
  * reset.ts (abnormal ends, resets and the shutdown phase), execution-environment.ts (the API calls).
  */
+import { type Clock, systemClock } from "../clock.ts";
 import type { FunctionConfig } from "../config.ts";
 import type { Deferred } from "../deferred.ts";
 import type { EnvironmentBus } from "../events.ts";
@@ -28,6 +29,8 @@ export interface EnvironmentOptions {
   initializationType?: InitializationType;
   /** Replaces Lambda's shutdown budget (ms). */
   shutdownBudgetOverrideMs?: number;
+  /** Time and timers (deadlines, init timeout, shutdown budgets); the real clock by default. */
+  clock?: Clock;
 }
 
 /** A gate the environment is held at, and who it waits for. */
@@ -42,6 +45,7 @@ export abstract class EnvironmentState {
   readonly initializationType: InitializationType;
   /** Number of inits started (cold starts and retries). */
   initCount = 0;
+  protected readonly clock: Clock;
   protected readonly phases: PhaseMachine;
   protected readonly processes = new EnvironmentProcesses();
   protected readonly queue = new InvocationQueue();
@@ -58,9 +62,9 @@ export abstract class EnvironmentState {
   protected init?: InitAttempt;
   /** Counts inits and resets: a process, a timer or a /next of an earlier one is recognised as stale. */
   protected generation = 0;
-  protected deadlineTimer?: ReturnType<typeof setTimeout>;
+  protected deadlineTimer?: unknown;
   protected pendingInitDurationMs?: number;
-  protected awaitingSinceMono = performance.now();
+  protected awaitingSinceMono: number;
   protected resetDone: Promise<void> = Promise.resolve();
   protected freeze?: FreezeControl;
 
@@ -69,6 +73,8 @@ export abstract class EnvironmentState {
     protected readonly events: EnvironmentBus,
     options: EnvironmentOptions = {},
   ) {
+    this.clock = options.clock ?? systemClock;
+    this.awaitingSinceMono = this.clock.now();
     this.telemetry = options.telemetry;
     this.initializationType = options.initializationType ?? "on-demand";
     this.shutdownBudgetOverrideMs = options.shutdownBudgetOverrideMs;
@@ -79,6 +85,7 @@ export abstract class EnvironmentState {
       events,
       () => this.processes.maxMemoryUsedMB(),
       this.initializationType,
+      this.clock,
     );
   }
 

@@ -3,6 +3,7 @@
  * its timeout, the external extensions it still waits on before the runtime may start, and the
  * "init done" gate it ends at.
  */
+import type { Clock } from "../clock.ts";
 import type { Extension } from "../extensions.ts";
 import type { InitPhase } from "../vocabulary.ts";
 import { type Gate, initDoneGate } from "./gates.ts";
@@ -18,13 +19,14 @@ export class InitAttempt {
   readonly awaitingRegistration: Set<string>;
   /** Opens when the runtime and every registered extension called next. */
   readonly done: Gate;
-  private timer?: ReturnType<typeof setTimeout>;
+  private timer?: unknown;
 
   constructor(
     readonly phase: InitPhase,
     readonly startedMono: number,
     externalExtensions: readonly string[],
     registered: () => readonly Extension[],
+    private readonly clock: Clock,
   ) {
     this.awaitingRegistration = new Set(externalExtensions);
     this.done = initDoneGate(() => this.runtimeCalledNext, registered);
@@ -32,16 +34,16 @@ export class InitAttempt {
 
   /** Calls `onTimeout` if the init is still running after `seconds`. */
   armTimeout(seconds: number, onTimeout: () => void): void {
-    this.timer = setTimeout(onTimeout, seconds * 1000);
+    this.timer = this.clock.setTimeout(onTimeout, seconds * 1000);
   }
 
   /** Stops the init timeout (the init ended). */
   disarm(): void {
-    clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
   }
 
   /** Milliseconds since the init started. */
   durationMs(): number {
-    return performance.now() - this.startedMono;
+    return this.clock.now() - this.startedMono;
   }
 }

@@ -18,7 +18,7 @@ export abstract class InitCycle extends InvokeCycle {
     this.beginInit(invocation ? "invoke" : "init", invocation, this.awaitingSinceMono);
   }
 
-  protected beginInit(phase: InitPhase, invocation?: Invocation, startedMono = performance.now()): void {
+  protected beginInit(phase: InitPhase, invocation?: Invocation, startedMono = this.clock.now()): void {
     this.generation++;
     this.initCount++;
     this.registryValue = this.newRegistry();
@@ -29,6 +29,7 @@ export abstract class InitCycle extends InvokeCycle {
       startedMono,
       external.map((l) => l.name),
       () => this.registryValue.all(),
+      this.clock,
     );
     this.init = init;
     this.phases.to("Initializing");

@@ -61,13 +61,19 @@ export abstract class InvokeCycle extends EnvironmentState {
   protected startClock(invocation: Invocation): void {
     const timeoutSeconds = invocation.request.timeoutSeconds ?? this.config.timeoutSeconds;
     invocation.status = InvocationStatus.Running;
-    invocation.startedMono = performance.now();
+    invocation.startedMono = this.clock.now();
     invocation.startedAt = Date.now();
     invocation.deadlineMs = invocation.startedAt + Math.round(timeoutSeconds * 1000);
     this.current = invocation;
-    this.outcomes.log(this.outcomes.lines.start(invocation.id, this.config.functionVersion), invocation);
+    this.outcomes.log(
+      this.outcomes.lines.start(invocation.id, this.config.functionVersion, invocation.request.tenantId),
+      invocation,
+    );
     this.events.emit("invocationStart", invocation);
-    this.deadlineTimer = setTimeout(() => this.onDeadline(invocation, timeoutSeconds), timeoutSeconds * 1000);
+    this.deadlineTimer = this.clock.setTimeout(
+      () => this.onDeadline(invocation, timeoutSeconds),
+      timeoutSeconds * 1000,
+    );
   }
 
   protected dispatch(invocation: Invocation): void {
@@ -80,7 +86,7 @@ export abstract class InvokeCycle extends EnvironmentState {
       this.pendingInitDurationMs = undefined;
     }
     this.phases.to("Invoking");
-    invocation.dispatchedMono = performance.now();
+    invocation.dispatchedMono = this.clock.now();
     invocation.hadExtensions = this.registryValue.all().length > 0;
     const event = {
       eventType: "INVOKE" as const,
@@ -96,7 +102,7 @@ export abstract class InvokeCycle extends EnvironmentState {
 
   protected markRuntimeDone(invocation: Invocation): void {
     invocation.runtimeDone = true;
-    invocation.runtimeDoneMono = performance.now();
+    invocation.runtimeDoneMono = this.clock.now();
     // The first invocation after an init always waits: a runtime's first line may be in flight.
     const flushed = this.processes.runtime?.flushOutput(invocation.initDurationMs !== undefined);
     if (!flushed) {
@@ -119,7 +125,7 @@ export abstract class InvokeCycle extends EnvironmentState {
   /** Completes the invocation when the invoke-complete gate opens. */
   protected maybeComplete(invocation: Invocation): void {
     if (invocation.isComplete || !this.invokeComplete.open) return;
-    invocation.extensionOverheadMs = performance.now() - (invocation.runtimeDoneMono as number);
+    invocation.extensionOverheadMs = this.clock.now() - (invocation.runtimeDoneMono as number);
     const errorType = invocation.result?.errorType;
     this.completeInvocation(invocation, errorType ? "error" : "success", errorType);
     this.phases.to("Ready");
@@ -128,7 +134,7 @@ export abstract class InvokeCycle extends EnvironmentState {
 
   protected completeInvocation(invocation: Invocation, status: OutcomeStatus, errorType?: string): void {
     if (invocation.isComplete) return;
-    clearTimeout(this.deadlineTimer);
+    this.clock.clearTimeout(this.deadlineTimer);
     this.outcomes.close(invocation, status, errorType);
     if (this.current === invocation) this.current = undefined;
     this.events.emit("invocationComplete", invocation);

@@ -89,7 +89,7 @@ export abstract class ResetCycle extends InitCycle {
     this.phases.to("Resetting");
     this.resetDone = this.stopProcesses(reason).then(() => {
       if (this.phase !== "Resetting") return;
-      this.awaitingSinceMono = performance.now();
+      this.awaitingSinceMono = this.clock.now();
       this.phases.to("Uninitialized");
       this.pump();
     });
@@ -99,7 +99,7 @@ export abstract class ResetCycle extends InitCycle {
   protected async stopProcesses(reason: ShutdownReason): Promise<void> {
     // A stopped process cannot act on SIGTERM or SHUTDOWN: continue everything first.
     await this.freeze?.thaw();
-    clearTimeout(this.deadlineTimer);
+    this.clock.clearTimeout(this.deadlineTimer);
     this.init?.disarm();
     this.init = undefined;
     this.generation++;

@@ -4,6 +4,7 @@
  * function does). Environments are made by the caller (they need ports and processes) and know
  * nothing of each other.
  */
+import { type Clock, systemClock } from "../clock.ts";
 import type { ExecutionEnvironment } from "../environment/execution-environment.ts";
 import { ServiceError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
@@ -24,21 +25,6 @@ export interface FunctionEnvironment extends EnvironmentView {
   shutdown(reason: ShutdownReason): Promise<void>;
 }
 
-/** Timers the function uses, injected so its rules can be tested on a fake clock. */
-export interface FunctionClock {
-  /** Monotonic milliseconds. */
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(timer: unknown): void;
-}
-
-/** The real clock. */
-export const systemClock: FunctionClock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
-};
-
 /** How the function scales. */
 export interface ConcurrencyOptions {
   /** At most this many environments at once (reserved concurrency); 0 refuses every invocation. */
@@ -54,7 +40,7 @@ export interface ConcurrencyOptions {
 /** What the function needs from its owner. */
 export interface FunctionDeps extends ConcurrencyOptions {
   events: EventBus;
-  clock?: FunctionClock;
+  clock?: Clock;
   /** Makes a new environment (with its own listener and processes) and starts what it can. */
   createEnvironment(initializationType: InitializationType): FunctionEnvironment;
 }
@@ -67,7 +53,7 @@ export class LambdaFunction {
   private readonly queue = new InvocationQueue();
   private readonly environmentsById = new Map<string, FunctionEnvironment>();
   private readonly idleTimers = new Map<string, unknown>();
-  private readonly clock: FunctionClock;
+  private readonly clock: Clock;
   private shuttingDown = false;
   private scheduling = false;
   private rescheduled = false;

@@ -6,37 +6,12 @@ import { ServiceError } from "../../../src/core/errors.ts";
 import { EventBus } from "../../../src/core/events.ts";
 import {
   type ConcurrencyOptions,
-  type FunctionClock,
   type FunctionEnvironment,
   LambdaFunction,
 } from "../../../src/core/function/lambda-function.ts";
 import { Invocation, InvocationBuilder } from "../../../src/core/invocation.ts";
 import type { InitializationType } from "../../../src/core/vocabulary.ts";
-
-/** A clock whose timers fire only when the test advances it. */
-class FakeClock implements FunctionClock {
-  private time = 0;
-  private timers = new Map<number, { at: number; fn: () => void }>();
-  private nextId = 1;
-  now = () => this.time;
-  setTimeout = (fn: () => void, ms: number) => {
-    const id = this.nextId++;
-    this.timers.set(id, { at: this.time + ms, fn });
-    return id;
-  };
-  clearTimeout = (id: unknown) => {
-    this.timers.delete(id as number);
-  };
-  advance(ms: number): void {
-    this.time += ms;
-    for (const [id, timer] of [...this.timers]) {
-      if (timer.at <= this.time) {
-        this.timers.delete(id);
-        timer.fn();
-      }
-    }
-  }
-}
+import { FakeClock } from "../../helpers/fake-clock.ts";
 
 /** An environment that holds what it is given until the test completes it. */
 class FakeEnvironment implements FunctionEnvironment {
