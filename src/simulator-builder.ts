@@ -1,12 +1,12 @@
 /** The fluent way to configure and start a Simulator. */
 import type { FreezeMode } from "./core/environment/freeze.ts";
-import type { Simulator, SimulatorOptions } from "./simulator.ts";
+import type { SimulatorOptions } from "./simulator-options.ts";
 
 /** Fluent construction of a Simulator: `Simulator.builder().functionName("orders").timeout(5).build()`. */
-export class SimulatorBuilder {
+export class SimulatorBuilder<S> {
   private readonly options: SimulatorOptions = {};
 
-  constructor(private readonly start: (options: SimulatorOptions) => Promise<Simulator>) {}
+  constructor(private readonly start: (options: SimulatorOptions) => Promise<S>) {}
 
   /** Function name (default `function`). */
   functionName(value: string): this {
@@ -89,7 +89,7 @@ export class SimulatorBuilder {
     return this;
   }
   /** Starts the simulator. */
-  build(): Promise<Simulator> {
+  build(): Promise<S> {
     return this.start(this.options);
   }
 }

@@ -1,7 +1,7 @@
 /** The facade: one function, its execution environment, the HTTP server and the event bus. */
 // consola/core: the same createConsola without the default reporters, which cost ~5 ms to load.
 import { type ConsolaInstance, type ConsolaReporter, createConsola, LogLevels } from "consola/core";
-import { type AsyncRetryPolicy, asyncRetryPolicy, retryFailedEvents } from "./core/async-retries.ts";
+import { asyncRetryPolicy, retryFailedEvents } from "./core/async-retries.ts";
 import { type FunctionConfig, functionArn, resolveFunctionConfig } from "./core/config.ts";
 import type { EnvironmentPhase } from "./core/environment/execution-environment.ts";
 import { FreezeMode } from "./core/environment/freeze.ts";
@@ -24,46 +24,9 @@ import { type ListeningServer, listen } from "./http/listener.ts";
 import { resolveExecutable } from "./process/process-group.ts";
 import { MAX_REQUEST_BODY_BYTES, type ProcessSpec, Sandbox, type SandboxContext } from "./sandbox.ts";
 import { SimulatorBuilder } from "./simulator-builder.ts";
+import type { SimulatorOptions } from "./simulator-options.ts";
 
-/** Options of `Simulator.start`: the function configuration plus where to listen and what to print. */
-export interface SimulatorOptions extends Partial<FunctionConfig> {
-  /** Listen address (default 127.0.0.1). */
-  host?: string;
-  /** Port; 0 (the library default) picks a free one. */
-  port?: number;
-  /** Echo runtime output and platform lines (START/END/REPORT) through consola (default false). */
-  echoLogs?: boolean;
-  /** The consola instance to echo with. */
-  logger?: ConsolaInstance;
-  /** Replaces Lambda's shutdown budget (0/500/2,000 ms), in ms: a debugging aid. */
-  shutdownTimeoutMs?: number;
-  /** Appends every telemetry event to this file as JSON lines. */
-  telemetryFile?: string;
-  /** Capture telemetry in memory from the start (see enableTelemetryCapture). */
-  captureTelemetry?: boolean;
-  /** How far a subscriber may fall behind before events are dropped, in bytes (default 16 × its maxBytes). */
-  telemetryQueueLimitBytes?: number;
-  /** `FreezeMode.Process` stops every process between invocations, as Lambda freezes the environment. */
-  freezeMode?: FreezeMode;
-  /** Retries of failed `Event` invocations (default: Lambda's 2 retries after 60 s and 120 s). */
-  asyncRetry?: Partial<AsyncRetryPolicy>;
-  /**
-   * At most this many execution environments at once (default 1, or `provisionedConcurrency` when
-   * larger). Above 1, each environment has its own Runtime API port and needs `spawnRuntime`.
-   */
-  maxConcurrency?: number;
-  /** Refuse a synchronous invoke with 429 when every environment is busy, instead of queueing it. */
-  throttle?: boolean;
-  /** Environments initialised at start as `provisioned-concurrency` (default 0). */
-  provisionedConcurrency?: number;
-  /** Shut an on-demand environment down after this many idle seconds (`spindown`); default: never. */
-  idleTimeoutSeconds?: number;
-  /**
-   * Tenant isolation mode (`TenancyConfig` `PER_TENANT`): every invoke names a tenant
-   * (`X-Amz-Tenant-Id`, `InvocationBuilder.tenantId`), and an environment serves one tenant only.
-   */
-  tenantIsolation?: boolean;
-}
+export type { SimulatorOptions } from "./simulator-options.ts";
 
 /** One execution environment, as `environments()` reports it. */
 export interface EnvironmentInfo {
@@ -297,7 +260,7 @@ export class Simulator implements AsyncDisposable {
   }
 
   /** A fluent builder for the same options. */
-  static builder(): SimulatorBuilder {
+  static builder(): SimulatorBuilder<Simulator> {
     return new SimulatorBuilder((options) => Simulator.start(options));
   }
 

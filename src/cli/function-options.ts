@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ArgsDef } from "citty";
 import { FreezeMode } from "../core/environment/freeze.ts";
-import type { SimulatorOptions } from "../simulator.ts";
+import type { SimulatorOptions } from "../simulator-options.ts";
 import { numberFlag, repeated, UsageError } from "./usage.ts";
 
 /** citty definitions of the shared flags. */
@@ -92,7 +92,7 @@ export function extensionsFromArgs(args: FunctionArgValues, rawArgs: readonly st
 }
 
 /** Parses `KEY=VALUE` lines (blank lines and `#` comments skipped, optional quotes removed). */
-export function parseEnvFile(text: string, source: string): Record<string, string> {
+function parseEnvFile(text: string, source: string): Record<string, string> {
   const env: Record<string, string> = {};
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.trim();

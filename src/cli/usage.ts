@@ -27,7 +27,7 @@ export async function printUnexpected(error: unknown): Promise<void> {
 }
 
 /** The part of the command line before `--`. */
-export function optionArgs(rawArgs: readonly string[]): string[] {
+function optionArgs(rawArgs: readonly string[]): string[] {
   const dash = rawArgs.indexOf("--");
   return dash === -1 ? [...rawArgs] : rawArgs.slice(0, dash);
 }

@@ -16,7 +16,7 @@ export interface AsyncRetryPolicy {
 }
 
 /** Lambda's defaults: two retries, after about one and two minutes. */
-export const DEFAULT_ASYNC_RETRY_POLICY: AsyncRetryPolicy = {
+const DEFAULT_ASYNC_RETRY_POLICY: AsyncRetryPolicy = {
   maximumRetryAttempts: 2,
   retryDelaysMs: [60_000, 120_000],
 };

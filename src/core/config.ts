@@ -33,7 +33,7 @@ export const FunctionConfigSchema = Type.Object({
 export type FunctionConfig = Static<typeof FunctionConfigSchema>;
 
 /** Lambda's defaults (timeout 3 s, 128 MB, init 10 s, us-east-1). */
-export function defaultFunctionConfig(): FunctionConfig {
+function defaultFunctionConfig(): FunctionConfig {
   return {
     functionName: "function",
     functionVersion: "$LATEST",
@@ -51,7 +51,7 @@ export function defaultFunctionConfig(): FunctionConfig {
 }
 
 /** Keys Lambda refuses in a function's environment variables. */
-export const RESERVED_ENVIRONMENT_KEYS: ReadonlySet<string> = new Set([
+const RESERVED_ENVIRONMENT_KEYS: ReadonlySet<string> = new Set([
   "_HANDLER",
   "_X_AMZN_TRACE_ID",
   "AWS_DEFAULT_REGION",
@@ -97,7 +97,7 @@ function describeValue(value: unknown): string {
 }
 
 /** The reasons Lambda would refuse these user environment variables (empty when valid). */
-export function environmentProblems(environment: Record<string, string>): string[] {
+function environmentProblems(environment: Record<string, string>): string[] {
   const problems: string[] = [];
   const reserved = Object.keys(environment).filter((k) => RESERVED_ENVIRONMENT_KEYS.has(k));
   if (reserved.length > 0) {
@@ -126,11 +126,6 @@ export function functionArn(config: FunctionConfig, qualifier?: string): string 
 export function newLogStreamName(config: FunctionConfig, now: Date = new Date()): string {
   const day = now.toISOString().slice(0, 10).replaceAll("-", "/");
   return `${day}/[${config.functionVersion}]${randomHex(16)}`;
-}
-
-/** The timeout as Lambda prints it in `Task timed out after 3.00 seconds`. */
-export function formatTimeoutSeconds(config: FunctionConfig): string {
-  return config.timeoutSeconds.toFixed(2);
 }
 
 /** Placeholder credentials: real SDKs need some to sign with; they grant nothing. */

@@ -1,5 +1,5 @@
 /** Resolving the `FunctionName` and `Qualifier` of a Lambda API call against the simulated function. */
-import { type FunctionConfig, functionArn } from "./config.ts";
+import type { FunctionConfig } from "./config.ts";
 import { ServiceError } from "./errors.ts";
 
 const FULL_ARN = /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):function:([^:]+)(?::([^:]+))?$/;
@@ -61,9 +61,4 @@ export function resolveFunction(
     throw new ServiceError(404, "ResourceNotFoundException", `Function not found: ${wanted}`);
   }
   return { qualifier };
-}
-
-/** The invoked ARN for a resolved call. */
-export function invokedArn(config: FunctionConfig, resolved: ResolvedFunction): string {
-  return functionArn(config, resolved.qualifier);
 }

@@ -2,12 +2,12 @@
 import type { InitializationType, InitPhase, OutcomeStatus } from "./vocabulary.ts";
 
 /** `START RequestId: <id> Version: <version>` (a space before Version, not a tab). */
-export function startLine(requestId: string, version: string): string {
+function startLine(requestId: string, version: string): string {
   return `START RequestId: ${requestId} Version: ${version}`;
 }
 
 /** `END RequestId: <id>`. */
-export function endLine(requestId: string): string {
+function endLine(requestId: string): string {
   return `END RequestId: ${requestId}`;
 }
 
@@ -24,7 +24,7 @@ export interface ReportFigures {
 }
 
 /** The tab-separated REPORT line, with Lambda's trailing tab. */
-export function reportLine(r: ReportFigures): string {
+function reportLine(r: ReportFigures): string {
   let line = `REPORT RequestId: ${r.requestId}\tDuration: ${r.durationMs.toFixed(2)} ms\tBilled Duration: ${r.billedDurationMs} ms\tMemory Size: ${r.memorySizeMB} MB\tMax Memory Used: ${r.maxMemoryUsedMB} MB\t`;
   if (r.initDurationMs !== undefined) line += `Init Duration: ${r.initDurationMs.toFixed(2)} ms\t`;
   if (r.status !== "success") {
@@ -40,7 +40,7 @@ export function billedDuration(durationMs: number, initDurationMs = 0): number {
 }
 
 /** `INIT_REPORT Init Duration: X ms\tPhase: init\tStatus: error\tError Type: T`. */
-export function initReportLine(
+function initReportLine(
   durationMs: number,
   phase: InitPhase,
   status: OutcomeStatus,

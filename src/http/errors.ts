@@ -4,7 +4,7 @@ import { LambdaError, ServiceError } from "../core/errors.ts";
 const JSON_TYPE = "application/json";
 
 /** `{"errorMessage","errorType"}` with the error's status (in-sandbox APIs). */
-export function lambdaErrorResponse(error: LambdaError): Response {
+function lambdaErrorResponse(error: LambdaError): Response {
   return new Response(`${JSON.stringify({ errorMessage: error.message, errorType: error.errorType })}\n`, {
     status: error.status,
     headers: { "Content-Type": JSON_TYPE },
@@ -12,7 +12,7 @@ export function lambdaErrorResponse(error: LambdaError): Response {
 }
 
 /** Service error of the Invoke API: `x-amzn-ErrorType` header and `{"Type":"User","Message"}` body. */
-export function serviceErrorResponse(error: ServiceError): Response {
+function serviceErrorResponse(error: ServiceError): Response {
   const type = error.status >= 500 ? "Service" : "User";
   return new Response(JSON.stringify({ ...error.extra.body, Type: type, Message: error.message }), {
     status: error.status,

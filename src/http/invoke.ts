@@ -12,9 +12,9 @@ import { errorResponse, methodNotAllowed } from "./errors.ts";
 import { H } from "./headers.ts";
 
 /** Largest synchronous request payload (6 MB). */
-export const MAX_SYNC_REQUEST_BYTES = 6_291_456;
+const MAX_SYNC_REQUEST_BYTES = 6_291_456;
 /** Largest asynchronous (`Event`) request payload (1 MB). */
-export const MAX_ASYNC_REQUEST_BYTES = 1_048_576;
+const MAX_ASYNC_REQUEST_BYTES = 1_048_576;
 const MAX_CLIENT_CONTEXT_BYTES = 3583;
 
 /** What the Invoke API needs from the simulator. */

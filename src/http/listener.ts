@@ -28,7 +28,7 @@ export interface ListenOptions {
 }
 
 /** True when the request's `Connection` header carries the `close` option (RFC 9112 9.6). */
-export function asksToClose(request: Request): boolean {
+function asksToClose(request: Request): boolean {
   const connection = request.headers.get("connection");
   if (connection === null) return false;
   for (const option of connection.split(",")) {

@@ -4,7 +4,7 @@ import type { Destination } from "../core/telemetry/hub.ts";
 import type { Transport } from "../core/telemetry/subscription.ts";
 
 /** An HTTP subscriber: each batch is one POST; any 2xx acknowledges it. */
-export function httpTransport(url: string): Transport {
+function httpTransport(url: string): Transport {
   const inFlight = new Set<AbortController>();
   return {
     async send(batch) {
@@ -31,7 +31,7 @@ export function httpTransport(url: string): Transport {
 }
 
 /** A TCP subscriber: one connection, one JSON event per line; reconnects after errors. */
-export function tcpTransport(port: number): Transport {
+function tcpTransport(port: number): Transport {
   let socket: Socket | undefined;
   let closed = false;
   const open = async () => {

@@ -47,7 +47,7 @@ function isWatchdog(pid: number): boolean {
  * Every live pid of the trees rooted at `roots`, minus the watchdogs: a stopped watchdog could not
  * clean up after a simulator that dies while the environment is frozen.
  */
-export function processTree(roots: readonly number[]): number[] {
+function processTree(roots: readonly number[]): number[] {
   const seen = new Set<number>();
   const stack = [...roots];
   while (stack.length > 0 && seen.size < 4096) {
@@ -93,7 +93,7 @@ async function verify(
 }
 
 /** Stops every process of the trees; resolves with the pids stopped once each shows state T. */
-export async function stopTrees(roots: readonly number[], timeoutMs = 2_000): Promise<number[]> {
+async function stopTrees(roots: readonly number[], timeoutMs = 2_000): Promise<number[]> {
   const pids = processTree(roots);
   for (const pid of pids) signal(pid, "SIGSTOP");
   // A process may fork between the walk and the stop: walk again and stop the newcomers.
@@ -105,7 +105,7 @@ export async function stopTrees(roots: readonly number[], timeoutMs = 2_000): Pr
 }
 
 /** Continues `pids` and resolves once none of them is still stopped. */
-export async function continuePids(pids: readonly number[], timeoutMs = 2_000): Promise<void> {
+async function continuePids(pids: readonly number[], timeoutMs = 2_000): Promise<void> {
   for (const pid of pids) signal(pid, "SIGCONT");
   await verify(pids, (state) => state !== "T" && state !== "t", "running", timeoutMs);
 }

@@ -7,7 +7,7 @@ import type { FileSink } from "bun";
 import { forEachLine } from "./lines.ts";
 
 /** Starts every marker line (ASCII record separator: never part of ordinary log text). */
-export const MARKER = "\u001e";
+const MARKER = "\u001e";
 const FLUSH_TIMEOUT_MS = 2_000;
 
 type Stream = "stdout" | "stderr";

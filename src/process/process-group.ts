@@ -160,13 +160,8 @@ function installExitHook(): void {
   });
 }
 
-/** Process groups started by this process and not yet exited. */
-export function liveGroups(): number[] {
-  return [...live];
-}
-
 /** Sum of the peak RSS (VmHWM) of `pid` and its descendants, in MB; undefined off Linux. */
-export function treePeakMemoryMB(pid: number): number | undefined {
+function treePeakMemoryMB(pid: number): number | undefined {
   if (process.platform !== "linux") return undefined;
   let kb = 0;
   const stack = [pid];

@@ -29,7 +29,7 @@ export const PHASE_TRANSITIONS: Readonly<Record<EnvironmentPhase, readonly Envir
 };
 
 /** 500 `InvalidStateTransition` for a move the table forbids (a simulator bug, never a client's). */
-export function invalidPhaseTransition(from: EnvironmentPhase, to: EnvironmentPhase): LambdaError {
+function invalidPhaseTransition(from: EnvironmentPhase, to: EnvironmentPhase): LambdaError {
   return new LambdaError(
     500,
     "InvalidStateTransition",

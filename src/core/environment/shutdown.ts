@@ -29,7 +29,7 @@ export interface ShutdownPlan {
 }
 
 /** The whole phase's budget and the runtime's share of it, in ms. */
-export function shutdownBudget(
+function shutdownBudget(
   externalCount: number,
   internalCount: number,
   overrideMs?: number,

@@ -22,7 +22,7 @@ export interface Buffering {
 export const DEFAULT_BUFFERING: Buffering = { maxItems: 10_000, maxBytes: 262_144, timeoutMs: 1_000 };
 
 /** How much a subscriber may lag before events are dropped, in multiples of its batch size. */
-export const QUEUE_BATCHES = 16;
+const QUEUE_BATCHES = 16;
 
 const RETRY_BASE_MS = 50;
 const RETRY_MAX_MS = 2_000;

@@ -1,0 +1,45 @@
+/** The options of `Simulator.start`, apart from the simulator, so the builder and the CLI need not import it. */
+import type { ConsolaInstance } from "consola/core";
+import type { AsyncRetryPolicy } from "./core/async-retries.ts";
+import type { FunctionConfig } from "./core/config.ts";
+import type { FreezeMode } from "./core/environment/freeze.ts";
+
+/** Options of `Simulator.start`: the function configuration plus where to listen and what to print. */
+export interface SimulatorOptions extends Partial<FunctionConfig> {
+  /** Listen address (default 127.0.0.1). */
+  host?: string;
+  /** Port; 0 (the library default) picks a free one. */
+  port?: number;
+  /** Echo runtime output and platform lines (START/END/REPORT) through consola (default false). */
+  echoLogs?: boolean;
+  /** The consola instance to echo with. */
+  logger?: ConsolaInstance;
+  /** Replaces Lambda's shutdown budget (0/500/2,000 ms), in ms: a debugging aid. */
+  shutdownTimeoutMs?: number;
+  /** Appends every telemetry event to this file as JSON lines. */
+  telemetryFile?: string;
+  /** Capture telemetry in memory from the start (see enableTelemetryCapture). */
+  captureTelemetry?: boolean;
+  /** How far a subscriber may fall behind before events are dropped, in bytes (default 16 × its maxBytes). */
+  telemetryQueueLimitBytes?: number;
+  /** `FreezeMode.Process` stops every process between invocations, as Lambda freezes the environment. */
+  freezeMode?: FreezeMode;
+  /** Retries of failed `Event` invocations (default: Lambda's 2 retries after 60 s and 120 s). */
+  asyncRetry?: Partial<AsyncRetryPolicy>;
+  /**
+   * At most this many execution environments at once (default 1, or `provisionedConcurrency` when
+   * larger). Above 1, each environment has its own Runtime API port and needs `spawnRuntime`.
+   */
+  maxConcurrency?: number;
+  /** Refuse a synchronous invoke with 429 when every environment is busy, instead of queueing it. */
+  throttle?: boolean;
+  /** Environments initialised at start as `provisioned-concurrency` (default 0). */
+  provisionedConcurrency?: number;
+  /** Shut an on-demand environment down after this many idle seconds (`spindown`); default: never. */
+  idleTimeoutSeconds?: number;
+  /**
+   * Tenant isolation mode (`TenancyConfig` `PER_TENANT`): every invoke names a tenant
+   * (`X-Amz-Tenant-Id`, `InvocationBuilder.tenantId`), and an environment serves one tenant only.
+   */
+  tenantIsolation?: boolean;
+}
