@@ -3,7 +3,7 @@
 import { type ConsolaInstance, type ConsolaReporter, createConsola, LogLevels } from "consola/core";
 import { asyncRetryPolicy, retryFailedEvents } from "./core/async-retries.ts";
 import { type FunctionConfig, functionArn, resolveFunctionConfig } from "./core/config.ts";
-import type { EnvironmentPhase } from "./core/environment/execution-environment.ts";
+import type { EnvironmentPhase, GateWait } from "./core/environment/execution-environment.ts";
 import { FreezeMode } from "./core/environment/freeze.ts";
 import { ConfigurationError } from "./core/errors.ts";
 import { EventBus, type SimulatorEventMap, type SimulatorEventName } from "./core/events.ts";
@@ -41,6 +41,8 @@ export interface EnvironmentInfo {
   invocationsServed: number;
   frozen: boolean;
   tenantId: string | null;
+  /** The gate it is held at ("init done", "invoke complete") and who has not called next yet. */
+  waitingAt: GateWait | null;
 }
 
 /** Hooks of `Simulator.start`. */
@@ -299,6 +301,7 @@ export class Simulator implements AsyncDisposable {
       invocationsServed: sandbox.invocationsServed,
       frozen: sandbox.environment.isFrozen,
       tenantId: sandbox.tenantId ?? null,
+      waitingAt: sandbox.environment.waitingAt() ?? null,
     }));
   }
 

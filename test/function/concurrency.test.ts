@@ -3,9 +3,12 @@
 // throttling, queueing, provisioned concurrency, idle spindown and isolation of failures. Real
 // runtime processes over real HTTP; the AWS SDK as the Invoke API client.
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { InvocationBuilder, type Simulator, type SimulatorOptions } from "../../src/index.ts";
-import { ECHO_RUNTIME, startSimulator } from "../helpers/fixtures.ts";
+import { AGENT, ECHO_RUNTIME, startSimulator } from "../helpers/fixtures.ts";
 import { groupMembers } from "../helpers/processes.ts";
 
 interface Echo {
@@ -199,5 +202,36 @@ describe("provisioned concurrency and idle spindown", () => {
     const state = await sim.waitForInvocationComplete(second.requestId);
     expect(state.environmentId).not.toBe(firstEnv);
     expect(state.initDurationMs).toBeGreaterThan(0);
+  });
+});
+
+describe("gates", () => {
+  test("an environment held at the init-done gate names the extension it waits for, in the library and the control API", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gate-"));
+    const release = join(dir, "release");
+    const sim = await startSimulator({ timeoutSeconds: 10 });
+    try {
+      sim.spawnExtension([AGENT], { env: { WAIT_FOR_FILE: release } });
+      sim.spawnRuntime([ECHO_RUNTIME]);
+      const heldByAgent = (s: Simulator) =>
+        s.environments()[0]?.waitingAt?.pending.includes("extension agent.ts") === true;
+      await sim.waitFor(heldByAgent, 10_000);
+      expect(sim.environments()[0]?.waitingAt?.gate).toBe("init done");
+      expect(sim.phase()).toBe("Initializing");
+      const listed = (await (await fetch(`${sim.url()}/_simulator/environments`)).json()) as {
+        waitingAt: { gate: string; pending: string[] } | null;
+      }[];
+      expect(listed[0]?.waitingAt?.gate).toBe("init done");
+      expect(listed[0]?.waitingAt?.pending).toContain("extension agent.ts");
+      writeFileSync(release, "");
+      await sim.waitForExtensionsReady(10_000);
+      await sim.waitFor((s) => s.phase() === "Ready", 10_000);
+      expect(sim.environments()[0]?.waitingAt).toBeNull();
+      const answer = await sim.invoke({ ok: 1 });
+      expect(answer.functionError).toBeUndefined();
+    } finally {
+      await sim.shutdown();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
