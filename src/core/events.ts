@@ -92,11 +92,15 @@ export class EventBus<M extends { [K in keyof M]: object } = SimulatorEventMap> 
 
   /** Delivers `payload` to the listeners of `name`, then to the any-listeners. A throwing listener does not stop the others. */
   emit<K extends keyof M>(name: K, payload: M[K]): void {
+    // Snapshots, so a listener that subscribes or unsubscribes does not change this delivery; one
+    // listener (the common case on the hot path) needs none.
     const set = this.listeners.get(name);
-    if (set) {
-      for (const listener of [...set]) safeCall(() => (listener as Listener<M[K]>)(payload));
+    if (set && set.size > 0) {
+      for (const listener of set.size === 1 ? set : [...set]) safeCall(listener as Listener<M[K]>, payload);
     }
-    for (const listener of [...this.anyListeners]) safeCall(() => listener(name, payload));
+    const any = this.anyListeners;
+    if (any.size > 0)
+      for (const listener of any.size === 1 ? any : [...any]) safeAny(listener, name, payload);
   }
 }
 
@@ -122,12 +126,25 @@ export function forwardEnvironmentEvents(
   });
 }
 
-function safeCall(fn: () => void): void {
+/** Calls a listener; a throw is rethrown later, outside the emitter, so the other listeners still run. */
+function safeCall<P>(listener: Listener<P>, payload: P): void {
   try {
-    fn();
+    listener(payload);
   } catch (error) {
-    queueMicrotask(() => {
-      throw error;
-    });
+    rethrowLater(error);
   }
+}
+
+function safeAny<K, P>(listener: (name: K, payload: P) => void, name: K, payload: P): void {
+  try {
+    listener(name, payload);
+  } catch (error) {
+    rethrowLater(error);
+  }
+}
+
+function rethrowLater(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
 }

@@ -1,4 +1,4 @@
-/** Runtime API (`/2018-06-01`): thin routes over the execution env(). */
+/** Runtime API (`/2018-06-01`): thin routes over the execution environment. */
 import { Elysia } from "elysia";
 import { type FunctionConfig, functionArn } from "../core/config.ts";
 import type { ExecutionEnvironment } from "../core/environment/execution-environment.ts";

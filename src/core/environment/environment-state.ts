@@ -10,7 +10,6 @@ import type { EnvironmentBus } from "../events.ts";
 import { ExtensionRegistry, type ShutdownReason } from "../extensions.ts";
 import type { Invocation } from "../invocation.ts";
 import { InvocationOutcomes } from "../invocation-outcome.ts";
-import { InvocationQueue } from "../invocation-queue.ts";
 import type { TelemetryHub } from "../telemetry/hub.ts";
 import type { InitializationType } from "../vocabulary.ts";
 import type { FreezeControl } from "./freeze.ts";
@@ -48,7 +47,8 @@ export abstract class EnvironmentState {
   protected readonly clock: Clock;
   protected readonly phases: PhaseMachine;
   protected readonly processes = new EnvironmentProcesses();
-  protected readonly queue = new InvocationQueue();
+  /** Invocations assigned here, waiting for the runtime (the function keeps the history). */
+  protected readonly queue: Invocation[] = [];
   protected readonly outcomes: InvocationOutcomes;
   protected readonly telemetry?: TelemetryHub;
   protected readonly shutdownBudgetOverrideMs?: number;

@@ -20,7 +20,7 @@ export abstract class ResetCycle extends InitCycle {
     // Answered but the runtime has not re-polled yet: it ends with its own outcome.
     if (current?.answered)
       this.completeInvocation(current, current.errorType ? "error" : "success", current.errorType);
-    for (const invocation of [...(this.current ? [this.current] : []), ...this.queue.drain()]) {
+    for (const invocation of [...(this.current ? [this.current] : []), ...this.queue.splice(0)]) {
       const message = `RequestId: ${invocation.id} Error: The execution environment was shut down before the invocation completed`;
       this.platformFailure(invocation, "failure", "Sandbox.Failure", message);
     }
