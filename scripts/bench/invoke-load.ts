@@ -20,7 +20,8 @@ export interface InvokeFigures {
   maxMs: number;
 }
 
-async function invokeOnce(url: string): Promise<void> {
+/** One Invoke API call; throws unless the function answered without error. */
+export async function invokeOnce(url: string): Promise<void> {
   const response = await fetch(url, {
     method: "POST",
     headers: { "Content-Type": "application/json" },

@@ -12,7 +12,7 @@
  */
 import { resolve } from "node:path";
 import { Simulator } from "../../src/index.ts";
-import { INVOKE_PATH, PAYLOAD } from "./invoke-load.ts";
+import { INVOKE_PATH, invokeOnce } from "./invoke-load.ts";
 import { progress } from "./progress.ts";
 import { executable } from "./sim-children.ts";
 import { percentile, round } from "./stats.ts";
@@ -43,18 +43,6 @@ export interface ScalingFigures {
   levels: ScalingLevel[];
   targetRatio: number;
   pass: boolean;
-}
-
-async function invokeOnce(url: string): Promise<void> {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: PAYLOAD,
-  });
-  const body = await response.text();
-  if (response.status !== 200 || response.headers.has("x-amz-function-error")) {
-    throw new Error(`invoke failed: HTTP ${response.status} ${body.slice(0, 200)}`);
-  }
 }
 
 const concurrentInvokes = (url: string, size: number) =>

@@ -7,10 +7,9 @@
  * is on a simulator event, with a timeout.
  */
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { FreezeMode, type Simulator } from "../../src/index.ts";
 import { ECHO_RUNTIME, startSimulator } from "../helpers/fixtures.ts";
-import { groupMembers, isAlive, isStopped } from "../helpers/processes.ts";
+import { groupMembers, isAlive, isStopped, processesOf } from "../helpers/processes.ts";
 
 type EnvironmentInfo = ReturnType<Simulator["environments"]>[number];
 
@@ -70,22 +69,6 @@ async function twoFrozenEnvironments(sim: Simulator) {
   expect(new Set(pids).size).toBe(2);
   for (const [i, id] of ids.entries()) expect(environment(sim, id).runtimePid).toBe(pids[i] as number);
   return { ids, pids };
-}
-
-/** Live processes started with one of these log streams in their environment, whatever their group. */
-function processesOf(logStreams: string[]): number[] {
-  const markers = logStreams.map((stream) => `\0AWS_LAMBDA_LOG_STREAM_NAME=${stream}\0`);
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const environ = `\0${readFileSync(`/proc/${entry}/environ`, "latin1")}`;
-      if (markers.some((marker) => environ.includes(marker))) found.push(Number(entry));
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  return found;
 }
 
 describe("freezing with several execution environments", () => {

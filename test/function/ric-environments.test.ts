@@ -8,11 +8,10 @@
  * and can wait at a file barrier so that invocations provably run at the same time.
  */
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InvocationStatus, type InvokeResponse, type Simulator } from "../../src/index.ts";
 import { FIXTURES, startSimulator } from "../helpers/fixtures.ts";
-import { groupMembers } from "../helpers/processes.ts";
+import { groupMembers, processesOf } from "../helpers/processes.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 const TASK_ROOT = join(FIXTURES, "node-ric");
@@ -72,22 +71,6 @@ async function ricEnvironments(maxConcurrency: number) {
   );
   sim.spawnRuntime([BOOTSTRAP]);
   return { sim, seen };
-}
-
-/** Live processes started with one of these log streams in their environment, whatever their group. */
-function processesOf(logStreams: string[]): number[] {
-  const markers = logStreams.map((stream) => `\0AWS_LAMBDA_LOG_STREAM_NAME=${stream}\0`);
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const environ = `\0${readFileSync(`/proc/${entry}/environ`, "latin1")}`;
-      if (markers.some((marker) => environ.includes(marker))) found.push(Number(entry));
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  return found;
 }
 
 /** Shuts down and checks that no RIC process of any environment is left. */

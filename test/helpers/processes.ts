@@ -62,3 +62,19 @@ export async function survivors(pgid: number, graceMs = 1000, pollMs = 10): Prom
 export async function expectGroupGone(pgid: number, graceMs = 5_000): Promise<void> {
   expect({ pgid, members: await survivors(pgid, graceMs, 5) }).toEqual({ pgid, members: [] });
 }
+
+/** Live processes started with one of these log streams in their environment, whatever their group. */
+export function processesOf(logStreams: string[]): number[] {
+  const markers = logStreams.map((stream) => `\0AWS_LAMBDA_LOG_STREAM_NAME=${stream}\0`);
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = `\0${readFileSync(`/proc/${entry}/environ`, "latin1")}`;
+      if (markers.some((marker) => environ.includes(marker))) found.push(Number(entry));
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return found;
+}
