@@ -78,7 +78,21 @@ function oneOf<T extends string>(
   );
 }
 
-async function invoke(target: InvokeTarget, request: Request, functionName: string): Promise<Response> {
+/** An Invoke API request, decoded and checked (6.1); DryRun and Event are answered by the caller. */
+export interface InvokeCall {
+  invocationType: "RequestResponse" | "Event" | "DryRun";
+  logType: "None" | "Tail";
+  executedVersion: string;
+  request: InvocationRequest;
+}
+
+/** Decodes and checks an Invoke API request; `types` are the invocation types the operation takes. */
+export async function readInvokeCall(
+  target: InvokeTarget,
+  request: Request,
+  functionName: string,
+  types: readonly ("RequestResponse" | "Event" | "DryRun")[],
+): Promise<InvokeCall> {
   const url = new URL(request.url);
   const resolved = resolveFunction(
     target.config,
@@ -87,7 +101,7 @@ async function invoke(target: InvokeTarget, request: Request, functionName: stri
   );
   const invocationType = oneOf(
     request.headers.get(H.invocationType),
-    ["RequestResponse", "Event", "DryRun"] as const,
+    types,
     "RequestResponse",
     "invocationType",
   );
@@ -107,22 +121,35 @@ async function invoke(target: InvokeTarget, request: Request, functionName: stri
     );
   }
   assertJsonPayload(body);
-  const executedVersion = target.config.functionVersion;
-  if (invocationType === "DryRun") {
-    return new Response(null, {
-      status: 204,
-      headers: { [H.executedVersion]: executedVersion, [H.amznRequestId]: newRequestId() },
-    });
-  }
-  const invocation = target.submit({
-    payload: body,
-    tenantId,
-    contentType: "application/json",
-    // Lambda passes the client context to the function for synchronous invocations only.
-    clientContext: invocationType === "RequestResponse" ? clientContext : undefined,
-    qualifier: resolved.qualifier,
+  return {
     invocationType,
+    logType,
+    executedVersion: target.config.functionVersion,
+    request: {
+      payload: body,
+      tenantId,
+      contentType: "application/json",
+      // Lambda passes the client context to the function for synchronous invocations only.
+      clientContext: invocationType === "RequestResponse" ? clientContext : undefined,
+      qualifier: resolved.qualifier,
+      invocationType: invocationType === "Event" ? "Event" : "RequestResponse",
+    },
+  };
+}
+
+/** The 204 of a DryRun: the request was valid. */
+export function dryRunResponse(executedVersion: string): Response {
+  return new Response(null, {
+    status: 204,
+    headers: { [H.executedVersion]: executedVersion, [H.amznRequestId]: newRequestId() },
   });
+}
+
+async function invoke(target: InvokeTarget, request: Request, functionName: string): Promise<Response> {
+  const call = await readInvokeCall(target, request, functionName, ["RequestResponse", "Event", "DryRun"]);
+  const { invocationType, logType, executedVersion } = call;
+  if (invocationType === "DryRun") return dryRunResponse(executedVersion);
+  const invocation = target.submit(call.request);
   if (invocationType === "Event") {
     return new Response(null, { status: 202, headers: { [H.amznRequestId]: invocation.id } });
   }

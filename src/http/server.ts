@@ -10,6 +10,7 @@ import { type ControlTarget, controlApi } from "./control.ts";
 import { errorResponse, notFound } from "./errors.ts";
 import { extensionsApi } from "./extensions.ts";
 import { type InvokeTarget, invokeApi } from "./invoke.ts";
+import { invokeStreamApi } from "./invoke-stream.ts";
 import { runtimeApi } from "./runtime.ts";
 import { telemetryApi } from "./telemetry.ts";
 
@@ -29,6 +30,6 @@ export interface AppParts {
 export function lambdaApp({ env, config, front }: AppParts) {
   const app = new Elysia();
   if (env) app.use(runtimeApi(env, config)).use(extensionsApi(env)).use(telemetryApi(env));
-  if (front) app.use(invokeApi(front)).use(controlApi(front));
+  if (front) app.use(invokeApi(front)).use(invokeStreamApi(front)).use(controlApi(front));
   return app.onError(({ code, error }) => (code === "NOT_FOUND" ? notFound() : errorResponse(error)));
 }
