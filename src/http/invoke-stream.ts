@@ -5,12 +5,9 @@
  * arrives as one chunk; its error, as Lambda reports errors inside a stream, in `InvokeComplete`.
  */
 import { EventStreamCodec } from "@smithy/eventstream-codec";
-import { Elysia } from "elysia";
-import { newRequestId } from "../core/ids.ts";
 import { logTail } from "../core/log-tail.ts";
-import { errorResponse, methodNotAllowed } from "./errors.ts";
 import { H } from "./headers.ts";
-import { dryRunResponse, type InvokeTarget, readInvokeCall } from "./invoke.ts";
+import { dryRunResponse, type InvokeTarget, readInvokeCall, serviceRoute } from "./invoke.ts";
 
 const codec = new EventStreamCodec(
   (bytes) => new TextDecoder().decode(bytes),
@@ -67,20 +64,9 @@ async function invokeWithResponseStream(
 
 /** Routes of `InvokeWithResponseStream`. */
 export function invokeStreamApi(target: InvokeTarget) {
-  const path = "/2021-11-15/functions/:functionName/response-streaming-invocations";
-  return new Elysia({ name: "invoke-stream-api" })
-    .post(
-      path,
-      async ({ request, params }) => {
-        try {
-          return await invokeWithResponseStream(target, request, params.functionName);
-        } catch (error) {
-          const response = errorResponse(error);
-          response.headers.set(H.amznRequestId, newRequestId());
-          return response;
-        }
-      },
-      { parse: "none" },
-    )
-    .all(path, methodNotAllowed);
+  return serviceRoute(
+    "invoke-stream-api",
+    "/2021-11-15/functions/:functionName/response-streaming-invocations",
+    (request, name) => invokeWithResponseStream(target, request, name),
+  );
 }

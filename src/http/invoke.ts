@@ -167,17 +167,23 @@ async function invoke(target: InvokeTarget, request: Request, functionName: stri
   return new Response(result.payload, { status: 200, headers });
 }
 
-/** Routes of the Invoke API. */
-export function invokeApi(target: InvokeTarget) {
-  const path = "/2015-03-31/functions/:functionName/invocations";
-  return new Elysia({ name: "invoke-api" })
+/**
+ * An Invoke API route at `path` (POST only), answering with `answer`; a thrown error gets the
+ * service's error shape and, as every AWS response does, a request id (SDKs expose it as
+ * `$metadata.requestId`).
+ */
+export function serviceRoute(
+  name: string,
+  path: string,
+  answer: (request: Request, functionName: string) => Promise<Response>,
+) {
+  return new Elysia({ name })
     .post(
       path,
       async ({ request, params }) => {
         try {
-          return await invoke(target, request, params.functionName);
+          return await answer(request, (params as { functionName: string }).functionName);
         } catch (error) {
-          // Every AWS response carries a request id, errors included (SDKs expose it as $metadata.requestId).
           const response = errorResponse(error);
           response.headers.set(H.amznRequestId, newRequestId());
           return response;
@@ -186,4 +192,11 @@ export function invokeApi(target: InvokeTarget) {
       { parse: "none" },
     )
     .all(path, methodNotAllowed);
+}
+
+/** Routes of the Invoke API. */
+export function invokeApi(target: InvokeTarget) {
+  return serviceRoute("invoke-api", "/2015-03-31/functions/:functionName/invocations", (request, name) =>
+    invoke(target, request, name),
+  );
 }

@@ -5,9 +5,10 @@ import { afterEach, describe, expect, test } from "bun:test";
 import {
   InvokeWithResponseStreamCommand,
   type InvokeWithResponseStreamCommandOutput,
-  LambdaClient,
+  type LambdaClient,
 } from "@aws-sdk/client-lambda";
 import type { Simulator } from "../../src/index.ts";
+import { lambdaClientFor } from "../helpers/aws.ts";
 import { ECHO_RUNTIME, startSimulator } from "../helpers/fixtures.ts";
 
 const decoder = new TextDecoder();
@@ -19,12 +20,7 @@ afterEach(() => {
 async function streamFunction() {
   const sim = await startSimulator({ functionName: "orders" });
   sim.spawnRuntime([ECHO_RUNTIME]);
-  const client = new LambdaClient({
-    endpoint: sim.url(),
-    region: sim.config.region,
-    credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" },
-    maxAttempts: 1,
-  });
+  const client = lambdaClientFor(sim);
   clients.push(client);
   return { sim, client };
 }

@@ -3,10 +3,11 @@ import { join } from "node:path";
 import {
   InvokeCommand,
   type InvokeCommandInput,
-  LambdaClient,
+  type LambdaClient,
   LambdaServiceException,
 } from "@aws-sdk/client-lambda";
 import { InvocationStatus, type Simulator } from "../../src/index.ts";
+import { lambdaClientFor } from "../helpers/aws.ts";
 import { ECHO_RUNTIME, FIXTURES, initCount, startSimulator } from "../helpers/fixtures.ts";
 
 /** Answers with the size and content type of the raw body it received (never parses it). */
@@ -22,12 +23,7 @@ afterEach(() => {
 
 /** The real AWS SDK client pointed at the simulator; no retries so every call is exactly one request. */
 function lambdaClient(sim: Simulator): LambdaClient {
-  const client = new LambdaClient({
-    endpoint: sim.url(),
-    region: sim.config.region,
-    credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" },
-    maxAttempts: 1,
-  });
+  const client = lambdaClientFor(sim);
   clients.push(client);
   return client;
 }
