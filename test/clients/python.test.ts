@@ -10,10 +10,10 @@ import { join } from "node:path";
 import { shutdownTracked } from "../helpers/leftovers.ts";
 import {
   CLIENT_FIXTURES,
-  type ClientRecord,
+  clientScenario,
   expectScenarioPassed,
   outcomeJson,
-  runScenario,
+  requestsOf,
   type ScenarioRun,
 } from "./support.ts";
 
@@ -23,25 +23,7 @@ const INVOKES = 20;
 afterEach(() => shutdownTracked());
 
 function pythonScenario(client: "urllib" | "http.client"): Promise<ScenarioRun> {
-  const env = { CLIENT: client };
-  return runScenario({
-    runtime: [join(DIR, "bootstrap")],
-    runtimeEnv: env,
-    extensions: [
-      { path: join(DIR, "telemetry-extension"), env },
-      { path: join(DIR, "logs-extension"), env },
-    ],
-    invokes: INVOKES,
-  });
-}
-
-/** The requests each process made (runtime first), each list checked to be long enough. */
-function requestsOf(run: ScenarioRun): ClientRecord[][] {
-  return [run.runtime, ...run.extensions.map((e) => e.records)].map((entries) => {
-    const sent = entries.filter((e) => e.request !== undefined);
-    expect(sent.length).toBeGreaterThanOrEqual(INVOKES + 1);
-    return sent;
-  });
+  return clientScenario(DIR, client, INVOKES);
 }
 
 function expectEchoes(run: ScenarioRun, client: string): void {
@@ -61,14 +43,15 @@ describe("Python standard library clients", () => {
     expectScenarioPassed(run);
     expectEchoes(run, "urllib");
     // urllib sends Connection: close on every request: every answer must say the connection closes.
-    for (const sent of requestsOf(run)) expect(sent.filter((r) => r.connection !== "close")).toEqual([]);
+    for (const sent of requestsOf(run, INVOKES + 1))
+      expect(sent.filter((r) => r.connection !== "close")).toEqual([]);
   });
 
   test(`http.client: ${INVOKES} invokes, every request of a process on one kept-alive connection`, async () => {
     const run = await pythonScenario("http.client");
     expectScenarioPassed(run);
     expectEchoes(run, "http.client");
-    for (const sent of requestsOf(run)) {
+    for (const sent of requestsOf(run, INVOKES + 1)) {
       // The same local port throughout: the connection was never closed under the client.
       expect(new Set(sent.map((r) => r.port)).size).toBe(1);
       expect(sent.filter((r) => r.connection !== undefined)).toEqual([]);

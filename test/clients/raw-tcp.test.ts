@@ -5,11 +5,11 @@
  * the sh + curl extensions of curl.test.ts; and an HTTP/1.0 request with no Host header.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import type { Simulator } from "../../src/index.ts";
 import { startSimulator } from "../helpers/fixtures.ts";
 import { shutdownTracked } from "../helpers/leftovers.ts";
+import { type Answer, RawConnection } from "../helpers/raw-http.ts";
 import { startSink, stopSinks } from "./sink.ts";
 import {
   CLIENT_FIXTURES,
@@ -28,80 +28,11 @@ afterEach(async () => {
   stopSinks();
 });
 
-interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-/** One TCP connection: write raw bytes, read answers one by one (by Content-Length), in order. */
-class RawConnection {
-  private buffered = Buffer.alloc(0);
-  private wake?: () => void;
-  private closed = false;
-  private readonly socket: Socket;
-
-  constructor(port: number) {
-    this.socket = connect({ host: "127.0.0.1", port });
-    this.socket.on("data", (chunk: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, chunk]);
-      this.wake?.();
-    });
-    this.socket.on("close", () => {
-      this.closed = true;
-      this.wake?.();
-    });
-    this.socket.on("error", () => {});
-    connections.push(this);
-  }
-
-  /** True once the server closed the connection. */
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  write(bytes: string): void {
-    this.socket.write(bytes);
-  }
-
-  /** The next complete answer; rejects if the connection closes first or nothing comes in time. */
-  async next(timeoutMs = 30_000): Promise<Answer> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const answer = this.take();
-      if (answer) return answer;
-      if (this.closed) throw new Error(`connection closed; unparsed: ${this.buffered.toString("latin1")}`);
-      const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`no answer within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  private take(): Answer | undefined {
-    const headEnd = this.buffered.indexOf("\r\n\r\n");
-    if (headEnd < 0) return undefined;
-    const [statusLine = "", ...lines] = this.buffered.subarray(0, headEnd).toString("latin1").split("\r\n");
-    const headers: Record<string, string> = {};
-    for (const line of lines) {
-      const colon = line.indexOf(":");
-      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-    }
-    const length = Number(headers["content-length"] ?? 0);
-    if (this.buffered.length < headEnd + 4 + length) return undefined;
-    const body = this.buffered.subarray(headEnd + 4, headEnd + 4 + length);
-    this.buffered = this.buffered.subarray(headEnd + 4 + length);
-    return { status: Number(statusLine.split(" ")[1]), headers, body };
-  }
+/** A raw connection closed after the test. */
+function rawConnection(port: number): RawConnection {
+  const connection = new RawConnection(port);
+  connections.push(connection);
+  return connection;
 }
 
 function invokeRequest(sim: Simulator, payload: unknown): string {
@@ -134,7 +65,7 @@ function pipelinedInvoker() {
   };
   const invoke = async (sim: Simulator, i: number): Promise<InvokeOutcome> => {
     if (i % 2 === 1 && second) return outcome(await second);
-    connection ??= new RawConnection(sim.port);
+    connection ??= rawConnection(sim.port);
     const open = connection;
     open.write(invokeRequest(sim, { i }) + invokeRequest(sim, { i: i + 1 }));
     const pair = `the answers to pipelined invokes ${i} and ${i + 1}`;
@@ -193,7 +124,7 @@ describe("raw TCP clients", () => {
 
   test.todo("an HTTP/1.0 request without a Host header is served", async () => {
     const sim = await startSimulator();
-    const connection = new RawConnection(sim.port);
+    const connection = rawConnection(sim.port);
     connection.write("GET /2018-06-01/ping HTTP/1.0\r\n\r\n");
     const answer = await connection.next(10_000);
     expect([answer.status, answer.body.toString()]).toEqual([200, "pong"]);

@@ -283,3 +283,29 @@ export function expectScenarioPassed(run: ScenarioRun, lines = 0): void {
 export function outcomeJson<T>(outcome: InvokeOutcome): T {
   return JSON.parse(new TextDecoder().decode(outcome.payload)) as T;
 }
+
+/**
+ * The standard client scenario of a fixture folder (`bootstrap`, `telemetry-extension`,
+ * `logs-extension`), every process told to use `client` (env CLIENT).
+ */
+export function clientScenario(dir: string, client: string, invokes: number): Promise<ScenarioRun> {
+  const env = { CLIENT: client };
+  return runScenario({
+    runtime: [join(dir, "bootstrap")],
+    runtimeEnv: env,
+    extensions: [
+      { path: join(dir, "telemetry-extension"), env },
+      { path: join(dir, "logs-extension"), env },
+    ],
+    invokes,
+  });
+}
+
+/** The requests each process made (runtime first), each list checked to hold at least `minimum`. */
+export function requestsOf(run: ScenarioRun, minimum: number): ClientRecord[][] {
+  return [run.runtime, ...run.extensions.map((e) => e.records)].map((entries) => {
+    const sent = entries.filter((e) => e.request !== undefined);
+    expect(sent.length).toBeGreaterThanOrEqual(minimum);
+    return sent;
+  });
+}

@@ -2,96 +2,9 @@
 // `Connection: close` request without saying so, and pooling clients then reused the dead socket).
 // Raw TCP, so nothing between the test and the server adds or hides a header.
 import { describe, expect, test } from "bun:test";
-import { connect, type Socket } from "node:net";
 import type { Simulator } from "../../src/index.ts";
 import { ECHO_RUNTIME, startSimulator } from "../helpers/fixtures.ts";
-
-/** One parsed answer. */
-interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** A raw HTTP/1.1 connection: write bytes, read answers one by one (by Content-Length). */
-class RawConnection {
-  private buffered = "";
-  private waiting?: () => void;
-  /** Resolves when the server closes its side. */
-  readonly closed: Promise<void>;
-  private readonly socket: Socket;
-
-  constructor(port: number) {
-    this.socket = connect({ host: "127.0.0.1", port });
-    this.socket.setEncoding("latin1");
-    this.socket.on("data", (chunk: string) => {
-      this.buffered += chunk;
-      this.waiting?.();
-    });
-    this.closed = new Promise((resolve) => {
-      this.socket.on("end", () => resolve());
-      this.socket.on("close", () => resolve());
-    });
-    this.closed.then(() => this.waiting?.());
-    this.socket.on("error", () => {});
-  }
-
-  write(bytes: string): void {
-    this.socket.write(bytes);
-  }
-
-  /** The next complete answer; rejects if the server closes first or nothing comes in time. */
-  async next(timeoutMs = 10_000): Promise<Answer> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const answer = this.take();
-      if (answer) return answer;
-      if (this.socket.readyState !== "open" && this.socket.readyState !== "opening")
-        throw new Error(`connection closed; unparsed: ${JSON.stringify(this.buffered)}`);
-      const left = deadline - performance.now();
-      if (left <= 0)
-        throw new Error(`no answer within ${timeoutMs} ms; got ${JSON.stringify(this.buffered)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiting = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
-
-  /** True when the server closes the connection within `timeoutMs`. */
-  async closesWithin(timeoutMs: number): Promise<boolean> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    const result = await Promise.race([this.closed.then(() => true), timeout]);
-    clearTimeout(timer);
-    return result;
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  private take(): Answer | undefined {
-    const headEnd = this.buffered.indexOf("\r\n\r\n");
-    if (headEnd < 0) return undefined;
-    const [statusLine = "", ...lines] = this.buffered.slice(0, headEnd).split("\r\n");
-    const headers: Record<string, string> = {};
-    for (const line of lines) {
-      const colon = line.indexOf(":");
-      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-    }
-    const length = Number(headers["content-length"] ?? 0);
-    if (this.buffered.length < headEnd + 4 + length) return undefined;
-    const body = this.buffered.slice(headEnd + 4, headEnd + 4 + length);
-    this.buffered = this.buffered.slice(headEnd + 4 + length);
-    return { status: Number(statusLine.split(" ")[1]), headers, body };
-  }
-}
+import { RawConnection } from "../helpers/raw-http.ts";
 
 function request(method: string, path: string, headers: Record<string, string> = {}, body = ""): string {
   const lines = [`${method} ${path} HTTP/1.1`, "Host: 127.0.0.1"];
@@ -172,7 +85,7 @@ describe("Connection: close", () => {
       request("GET", "/2018-06-01/ping", { Connection: "close" }) + request("GET", "/nowhere"),
     );
     const first = await connection.next();
-    expect([first.status, first.body, first.headers.connection]).toEqual([200, "pong", "close"]);
+    expect([first.status, first.text, first.headers.connection]).toEqual([200, "pong", "close"]);
     expect(await connection.closesWithin(5_000)).toBe(true);
     await expect(connection.next(500)).rejects.toThrow("connection closed");
   });
@@ -228,7 +141,7 @@ describe("keep-alive", () => {
       expect((await sim.waitForInvocationComplete(first)).status).toBe("success");
       const second = sim.enqueuePayload({ n: 2 });
       const handedOut = await connection.next();
-      expect([handedOut.headers["lambda-runtime-aws-request-id"], handedOut.body]).toEqual([
+      expect([handedOut.headers["lambda-runtime-aws-request-id"], handedOut.text]).toEqual([
         second,
         '{"n":2}',
       ]);
