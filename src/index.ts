@@ -10,6 +10,29 @@ export type { InvocationRequest, InvocationResult, InvocationType } from "./core
 export { InvocationBuilder, InvocationStatus } from "./core/invocation.ts";
 export type { InvocationState } from "./core/invocation-state.ts";
 export type { TelemetryEvent, TelemetryRecord, TelemetryType } from "./core/telemetry/schemas.ts";
+export type {
+  AlbOptions,
+  ApiGatewayV1Options,
+  ApiGatewayV2Options,
+  AwsEventOptions,
+  CloudWatchLogsOptions,
+  DynamoDbItem,
+  DynamoDbOptions,
+  DynamoDbValue,
+  EventBridgeOptions,
+  EventTypeName,
+  ExampleOrderDetail,
+  FunctionUrlOptions,
+  HttpRequestOptions,
+  JsonValue,
+  KinesisOptions,
+  S3Options,
+  ScheduledOptions,
+  SnsOptions,
+  SqsAttributeValue,
+  SqsOptions,
+} from "./events/index.ts";
+export { EventOptionError, events } from "./events/index.ts";
 export type { InvokeResponse, SimulatorOptions, SpawnRuntimeOptions } from "./simulator.ts";
 export { Simulator, WaitTimeoutError } from "./simulator.ts";
 export { SimulatorBuilder } from "./simulator-builder.ts";

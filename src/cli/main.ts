@@ -14,10 +14,11 @@ const main = defineCommand({
     serve: () => import("./serve.ts").then((m) => m.serveCommand),
     run: () => import("./run.ts").then((m) => m.runCommand),
     invoke: () => import("./invoke.ts").then((m) => m.invokeCommand),
+    events: () => import("./events.ts").then((m) => m.eventsCommand),
   },
 });
 
-const commands = ["serve", "run", "invoke"];
+const commands = ["serve", "run", "invoke", "events"];
 const [first] = process.argv.slice(2);
 if (first !== undefined && !first.startsWith("-") && !commands.includes(first)) {
   process.stderr.write(

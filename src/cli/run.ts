@@ -9,12 +9,16 @@ import { assertKnownFlags, commandAfterDash, exitWithError, repeated, UsageError
 const runArgs = {
   ...functionArgs,
   port: { ...functionArgs.port, default: "0" },
-  event: { type: "string", description: "Event: a JSON file, inline JSON, or - for stdin (repeatable)" },
+  event: {
+    type: "string",
+    description: "Event: a JSON file, inline JSON, - for stdin, or @TYPE for a sample event (repeatable)",
+  },
   "tenant-id": { type: "string", description: "Tenant of every invocation (with --tenant-isolation)" },
 } as const;
 
 async function readEvent(source: string): Promise<string> {
   if (source === "-") return await Bun.stdin.text();
+  if (source.startsWith("@")) return await sampleEvent(source.slice(1));
   if (existsSync(source) && statSync(source).isFile()) {
     try {
       return readFileSync(source, "utf8");
@@ -30,6 +34,19 @@ async function readEvent(source: string): Promise<string> {
   } catch {
     throw new UsageError(`--event ${JSON.stringify(source)} is neither a readable file nor valid JSON`);
   }
+}
+
+/** The sample event `lambda-sim events TYPE` prints, for `--event @TYPE`. */
+async function sampleEvent(type: string): Promise<string> {
+  const { EVENT_TYPES, isEventTypeName } = await import("../events/index.ts");
+  if (!isEventTypeName(type)) {
+    throw new UsageError(
+      `--event @${type}: no such sample event; use one of ${Object.keys(EVENT_TYPES)
+        .map((t) => `@${t}`)
+        .join(", ")} (a file is given without @)`,
+    );
+  }
+  return JSON.stringify(EVENT_TYPES[type].build());
 }
 
 /** One line of output: the payload re-serialised as compact JSON (a JSON string when it is not JSON). */
