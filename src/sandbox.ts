@@ -14,7 +14,7 @@ import { TelemetryHub } from "./core/telemetry/hub.ts";
 import { recordTelemetry } from "./core/telemetry/recorder.ts";
 import type { TelemetryEvent } from "./core/telemetry/schemas.ts";
 import type { InitializationType } from "./core/vocabulary.ts";
-import { type FetchHandler, type ListeningServer, listen } from "./http/listener.ts";
+import type { ListeningServer } from "./http/listener.ts";
 import { transportFor } from "./http/telemetry-transport.ts";
 import { processFreezer } from "./process/freezer.ts";
 import { extensionEnvironment, extensionLauncher, runtimeLauncher } from "./process/launchers.ts";
@@ -35,10 +35,12 @@ export interface SandboxContext {
   /** The main listener's port (where the sandbox APIs live when the environment has no listener of its own). */
   mainPort: () => number;
   /**
-   * Builds the sandbox APIs of an environment; when set, each environment gets its own listener
-   * (the function may run several at once). Unset: they live on the main listener.
+   * Opens a listener with the sandbox APIs of an environment; when set, each environment gets its
+   * own (the function may run several at once). Unset: they live on the main listener.
    */
-  sandboxApp?: (env: () => ExecutionEnvironment) => FetchHandler;
+  sandboxListener?: (env: () => ExecutionEnvironment) => ListeningServer;
+  /** Cap streamed responses at Lambda's bandwidth (default on). */
+  streamBandwidthLimit?: boolean;
   freeze: boolean;
   shutdownTimeoutMs?: number;
   telemetryQueueLimitBytes?: number;
@@ -95,6 +97,7 @@ export class Sandbox implements FunctionEnvironment {
       telemetry: this.hub,
       initializationType,
       shutdownBudgetOverrideMs: context.shutdownTimeoutMs,
+      streamBandwidthLimit: context.streamBandwidthLimit,
     });
     if (context.freeze) this.environment.enableFreezing(processFreezer());
   }
@@ -105,16 +108,7 @@ export class Sandbox implements FunctionEnvironment {
    */
   static open(context: SandboxContext, initializationType: InitializationType): Sandbox {
     const sandbox = new Sandbox(context, initializationType);
-    if (context.sandboxApp) {
-      sandbox.listener = listen(
-        context.sandboxApp(() => sandbox.environment),
-        {
-          hostname: context.host,
-          port: 0,
-          maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
-        },
-      );
-    }
+    if (context.sandboxListener) sandbox.listener = context.sandboxListener(() => sandbox.environment);
     if (context.runtime) sandbox.setRuntime(context.runtime);
     for (const extension of context.extensions) sandbox.addExtension(extension);
     sandbox.environment.start();

@@ -42,4 +42,9 @@ export interface SimulatorOptions extends Partial<FunctionConfig> {
    * (`X-Amz-Tenant-Id`, `InvocationBuilder.tenantId`), and an environment serves one tenant only.
    */
   tenantIsolation?: boolean;
+  /**
+   * Cap streamed responses as Lambda does: the first 6 MB uncapped, then 2 MB/s (default true);
+   * false lets tests stream large bodies at full speed.
+   */
+  streamBandwidthLimit?: boolean;
 }

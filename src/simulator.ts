@@ -21,6 +21,8 @@ import type { TelemetryEvent, TelemetryType } from "./core/telemetry/schemas.ts"
 import { invocationTenant } from "./core/tenancy.ts";
 import type { InitializationType } from "./core/vocabulary.ts";
 import { type ListeningServer, listen } from "./http/listener.ts";
+import { runtimeRoutes } from "./http/runtime.ts";
+import { listenSandbox } from "./http/sandbox-listener.ts";
 import { resolveExecutable } from "./process/process-group.ts";
 import { MAX_REQUEST_BODY_BYTES, type ProcessSpec, Sandbox, type SandboxContext } from "./sandbox.ts";
 import { SimulatorBuilder } from "./simulator-builder.ts";
@@ -125,6 +127,7 @@ export class Simulator implements AsyncDisposable {
       throttle = false,
       provisionedConcurrency = 0,
       idleTimeoutSeconds,
+      streamBandwidthLimit = true,
       ...config
     } = options;
     // Every option is validated before anything is opened, bound or started.
@@ -172,6 +175,7 @@ export class Simulator implements AsyncDisposable {
       freeze: freezeMode === FreezeMode.Process,
       shutdownTimeoutMs,
       telemetryQueueLimitBytes,
+      streamBandwidthLimit,
       capture: () => this.capture,
       sinks: [],
       extensions: [],
@@ -202,33 +206,45 @@ export class Simulator implements AsyncDisposable {
     // With tenant isolation environments are replaced as tenants change: each gets its own port,
     // so a retiring runtime's late request can never reach its successor.
     const shared = simulator.maxConcurrency === 1 && !simulator.config.tenantIsolation;
-    const app = apps.then(({ lambdaApp }) =>
-      lambdaApp({
-        // One environment at a time: its sandbox APIs share the main port, as they always did.
-        env: shared ? () => simulator.primary().environment : undefined,
-        config: simulator.config,
-        front: simulator,
-      }),
-    );
+    const listenOptions = {
+      hostname: simulator.host,
+      port: simulator.requestedPort,
+      maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
+    };
+    const parts = { config: simulator.config, front: simulator };
+    let ready: Promise<unknown> = apps;
     try {
-      simulator.server = listen(app, {
-        hostname: simulator.host,
-        port: simulator.requestedPort,
-        maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
-      });
+      if (shared) {
+        // One environment at a time: its sandbox APIs share the main port, as they always did.
+        const env = () => simulator.primary().environment;
+        const listener = listenSandbox(
+          runtimeRoutes(env, simulator.config),
+          apps.then(({ lambdaApp }) => lambdaApp({ ...parts, env })),
+          listenOptions,
+        );
+        simulator.server = listener;
+        ready = listener.ready;
+      } else {
+        simulator.server = listen(
+          apps.then(({ lambdaApp }) => lambdaApp(parts)),
+          listenOptions,
+        );
+      }
     } catch (error) {
       simulator.stopRetries();
       throw error;
     }
     try {
+      await ready;
       if (simulator.telemetryFile) simulator.writeTelemetryTo(simulator.telemetryFile);
       if (!shared) {
-        const { lambdaApp } = await apps;
-        simulator.context.sandboxApp = (env) => lambdaApp({ env, config: simulator.config });
+        const { sandboxServer } = await apps;
+        simulator.context.sandboxListener = (env) =>
+          sandboxServer({ env, config: simulator.config }, { ...listenOptions, port: 0 });
       }
       simulator.openInitialEnvironments();
       hooks.onListening?.(simulator);
-      await app;
+      await apps;
     } catch (error) {
       await simulator.shutdown();
       throw error;

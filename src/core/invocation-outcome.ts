@@ -2,7 +2,7 @@
 import { type Clock, systemClock } from "./clock.ts";
 import type { FunctionConfig } from "./config.ts";
 import type { EnvironmentBus } from "./events.ts";
-import type { Invocation } from "./invocation.ts";
+import type { Invocation, StreamedResponse } from "./invocation.ts";
 import { billedDuration, type PlatformLines, platformLines } from "./platform-log.ts";
 import type { InitializationType, OutcomeStatus } from "./vocabulary.ts";
 
@@ -50,6 +50,24 @@ export class InvocationOutcomes {
       },
       this.clock.now(),
     );
+    this.events.emit("invocationResponse", invocation);
+  }
+
+  /** A streaming caller gets its stream now; the answer is complete when the stream ends (endStream). */
+  beginStream(invocation: Invocation, contentType: string, stream: StreamedResponse): void {
+    invocation.settle(
+      { requestId: invocation.id, payload: new Uint8Array(), contentType, stream },
+      this.clock.now(),
+    );
+  }
+
+  /** The streamed answer is complete, failed with `errorType` when it ended in error. */
+  endStream(invocation: Invocation, errorType?: string): void {
+    if (invocation.answered) return;
+    invocation.answered = true;
+    invocation.respondedAt = Date.now();
+    invocation.respondedMono = this.clock.now();
+    if (errorType) invocation.errorType = errorType;
     this.events.emit("invocationResponse", invocation);
   }
 

@@ -1,6 +1,7 @@
 /** Invocation records: what was asked, what happened, and the waiters of its caller. */
 import { type Deferred, deferred } from "./deferred.ts";
 import { newRequestId, newTraceId } from "./ids.ts";
+import type { StreamEnd } from "./response-stream.ts";
 import type { OutcomeStatus } from "./vocabulary.ts";
 
 /** Lifecycle status of an invocation; the terminal ones match Lambda's telemetry statuses. */
@@ -19,6 +20,14 @@ export type InvocationStatus = (typeof InvocationStatus)[keyof typeof Invocation
 /** How the invocation was requested (`X-Amz-Invocation-Type`). */
 export type InvocationType = "RequestResponse" | "Event";
 
+/** A response the caller reads as it comes: the runtime streams and the caller asked for a stream. */
+export interface StreamedResponse {
+  /** The function's bytes as they arrive; it closes when the stream ends. */
+  readonly body: ReadableStream<Uint8Array>;
+  /** How the stream ended: its size, and the error when it failed mid-stream. */
+  readonly ended: Promise<StreamEnd>;
+}
+
 /** What the caller gets: the function's bytes or an error payload (`X-Amz-Function-Error: Unhandled`). */
 export interface InvocationResult {
   readonly requestId: string;
@@ -28,6 +37,8 @@ export interface InvocationResult {
   readonly functionError?: "Unhandled";
   /** The error type (header, body or platform) when the function failed. */
   readonly errorType?: string;
+  /** Set instead of `payload` when the caller asked for a stream and the runtime streams. */
+  readonly stream?: StreamedResponse;
 }
 
 /** The inputs of one invocation. */
@@ -42,6 +53,11 @@ export interface InvocationRequest {
   timeoutSeconds?: number;
   qualifier?: string;
   invocationType: InvocationType;
+  /**
+   * The caller reads the response as a stream (InvokeWithResponseStream, a function URL in
+   * RESPONSE_STREAM mode); otherwise a streamed response is collected for it, within 6 MB.
+   */
+  streamResponse?: boolean;
   requestId?: string;
   traceId?: string;
   /** 1 for the first attempt; retries of a failed `Event` invocation count up with the same request id. */

@@ -3,33 +3,51 @@ import { LambdaError, ServiceError } from "../core/errors.ts";
 
 const JSON_TYPE = "application/json";
 
+/** An error answer before it is put on the wire. */
+export interface ErrorAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
 /** `{"errorMessage","errorType"}` with the error's status (in-sandbox APIs). */
-function lambdaErrorResponse(error: LambdaError): Response {
-  return new Response(`${JSON.stringify({ errorMessage: error.message, errorType: error.errorType })}\n`, {
+function lambdaErrorAnswer(error: LambdaError): ErrorAnswer {
+  return {
     status: error.status,
     headers: { "Content-Type": JSON_TYPE },
-  });
+    body: `${JSON.stringify({ errorMessage: error.message, errorType: error.errorType })}\n`,
+  };
 }
 
 /** Service error of the Invoke API: `x-amzn-ErrorType` header and `{"Type":"User","Message"}` body. */
-function serviceErrorResponse(error: ServiceError): Response {
+function serviceErrorAnswer(error: ServiceError): ErrorAnswer {
   const type = error.status >= 500 ? "Service" : "User";
-  return new Response(JSON.stringify({ ...error.extra.body, Type: type, Message: error.message }), {
+  return {
     status: error.status,
     headers: { ...error.extra.headers, "Content-Type": JSON_TYPE, "x-amzn-ErrorType": error.errorType },
-  });
+    body: JSON.stringify({ ...error.extra.body, Type: type, Message: error.message }),
+  };
 }
 
-/** Renders any thrown value; unexpected ones become Lambda's 500 without leaking internals. */
-export function errorResponse(error: unknown): Response {
-  if (error instanceof LambdaError) return lambdaErrorResponse(error);
-  if (error instanceof ServiceError) return serviceErrorResponse(error);
-  return lambdaErrorResponse(new LambdaError(500, "InternalServerError", "Internal Server Error"));
+/** Any thrown value as Lambda answers it; unexpected ones become Lambda's 500 without leaking internals. */
+export function errorAnswer(error: unknown): ErrorAnswer {
+  if (error instanceof LambdaError) return lambdaErrorAnswer(error);
+  if (error instanceof ServiceError) return serviceErrorAnswer(error);
+  return lambdaErrorAnswer(new LambdaError(500, "InternalServerError", "Internal Server Error"));
 }
+
+/** Renders any thrown value as a Response (see errorAnswer). */
+export function errorResponse(error: unknown): Response {
+  const { status, headers, body } = errorAnswer(error);
+  return new Response(body, { status, headers });
+}
+
+/** The 405 answer's body. */
+export const METHOD_NOT_ALLOWED = "405 method not allowed\n";
 
 /** 405 for a known path called with the wrong method. */
 export function methodNotAllowed(): Response {
-  return new Response("405 method not allowed\n", { status: 405, headers: { "Content-Type": "text/plain" } });
+  return new Response(METHOD_NOT_ALLOWED, { status: 405, headers: { "Content-Type": "text/plain" } });
 }
 
 /** 404 with a plain-text body, as Lambda's router answers unknown paths. */

@@ -1,13 +1,15 @@
 /**
  * `InvokeWithResponseStream` (reference 6.2, 6.3): the answer is a sequence of AWS event-stream
  * messages, `PayloadChunk`s with the function's bytes then one `InvokeComplete`, encoded with the
- * maintained codec. A function that answers buffered (the only kind the runtime side has so far)
- * arrives as one chunk; its error, as Lambda reports errors inside a stream, in `InvokeComplete`.
+ * maintained codec. A streamed answer is passed on as it arrives; a buffered one arrives as one
+ * chunk. Errors after the first byte live inside the stream, in `InvokeComplete` (HTTP 200).
  */
 import { EventStreamCodec } from "@smithy/eventstream-codec";
+import type { StreamedResponse } from "../core/invocation.ts";
 import { logTail } from "../core/log-tail.ts";
 import { H } from "./headers.ts";
 import { dryRunResponse, type InvokeTarget, readInvokeCall, serviceRoute } from "./invoke.ts";
+import { streamed } from "./node-bridge.ts";
 
 const codec = new EventStreamCodec(
   (bytes) => new TextDecoder().decode(bytes),
@@ -29,6 +31,37 @@ function event(eventType: "PayloadChunk" | "InvokeComplete", body: Uint8Array): 
   });
 }
 
+type InvokeComplete = { ErrorCode?: string; ErrorDetails?: string; LogResult?: string };
+
+function complete(fields: InvokeComplete): Uint8Array {
+  return event("InvokeComplete", new TextEncoder().encode(JSON.stringify(fields)));
+}
+
+/** The event stream of a streamed answer: a PayloadChunk per piece as it comes, then InvokeComplete. */
+function eventStream(
+  stream: StreamedResponse,
+  tail: () => Promise<string> | undefined,
+): ReadableStream<Uint8Array> {
+  const reader = stream.body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (!done) {
+        controller.enqueue(event("PayloadChunk", value));
+        return;
+      }
+      const { error } = await stream.ended;
+      const fields: InvokeComplete = error ? { ErrorCode: error.errorType, ErrorDetails: error.details } : {};
+      const log = tail();
+      if (log) fields.LogResult = await log;
+      controller.enqueue(complete(fields));
+      controller.close();
+    },
+    // The caller went away: the function runs on (Lambda bills it), its bytes are dropped.
+    cancel: () => reader.cancel(),
+  });
+}
+
 async function invokeWithResponseStream(
   target: InvokeTarget,
   request: Request,
@@ -37,29 +70,31 @@ async function invokeWithResponseStream(
   // No Event type here: Lambda streams only synchronous invocations.
   const call = await readInvokeCall(target, request, functionName, ["RequestResponse", "DryRun"]);
   if (call.invocationType === "DryRun") return dryRunResponse(call.executedVersion);
-  const invocation = target.submit(call.request);
+  const invocation = target.submit({ ...call.request, streamResponse: true });
   const result = await invocation.response;
-  const complete: { ErrorCode?: string; ErrorDetails?: string; LogResult?: string } = {};
+  const headers = {
+    "Content-Type": result.contentType,
+    [H.executedVersion]: call.executedVersion,
+    [H.amznRequestId]: invocation.id,
+  };
+  const tail = () =>
+    call.logType === "Tail" ? invocation.completion.then(() => logTail(invocation.logs)) : undefined;
+  if (result.stream) {
+    return streamed(new Response(eventStream(result.stream, tail), { status: 200, headers }));
+  }
+  // A buffered answer: its bytes as one chunk, or its error inside the stream.
+  const fields: InvokeComplete = {};
   const messages: Uint8Array[] = [];
   if (result.functionError) {
-    complete.ErrorCode = result.errorType ?? "Unhandled";
-    complete.ErrorDetails = new TextDecoder().decode(result.payload);
+    fields.ErrorCode = result.errorType ?? "Unhandled";
+    fields.ErrorDetails = new TextDecoder().decode(result.payload);
   } else if (result.payload.byteLength > 0) {
     messages.push(event("PayloadChunk", result.payload));
   }
-  if (call.logType === "Tail") {
-    await invocation.completion;
-    complete.LogResult = logTail(invocation.logs);
-  }
-  messages.push(event("InvokeComplete", new TextEncoder().encode(JSON.stringify(complete))));
-  return new Response(Buffer.concat(messages), {
-    status: 200,
-    headers: {
-      "Content-Type": result.contentType,
-      [H.executedVersion]: call.executedVersion,
-      [H.amznRequestId]: invocation.id,
-    },
-  });
+  const log = tail();
+  if (log) fields.LogResult = await log;
+  messages.push(complete(fields));
+  return new Response(Buffer.concat(messages), { status: 200, headers });
 }
 
 /** Routes of `InvokeWithResponseStream`. */

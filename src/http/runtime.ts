@@ -1,21 +1,23 @@
-/** Runtime API (`/2018-06-01`): thin routes over the execution environment. */
-import { Elysia } from "elysia";
+/**
+ * Runtime API (`/2018-06-01`), served on `node:http` (see sandbox-listener.ts): thin routes over
+ * the execution environment. `/response` lives in runtime-response.ts.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { type FunctionConfig, functionArn } from "../core/config.ts";
 import type { ExecutionEnvironment } from "../core/environment/execution-environment.ts";
-import { LambdaError } from "../core/errors.ts";
 import type { Invocation } from "../core/invocation.ts";
-import { readBody, tryParseJson } from "./body.ts";
-import { errorResponse, methodNotAllowed } from "./errors.ts";
+import { tryParseJson } from "./body.ts";
+import { METHOD_NOT_ALLOWED } from "./errors.ts";
 import { H } from "./headers.ts";
+import { readNodeBody, sendNode, sendNodeError } from "./node-bridge.ts";
+import { ACCEPTED, answerResponse, contentTypeOf, RUNTIME_BODY_LIMIT } from "./runtime-response.ts";
+import type { NodeRoute } from "./sandbox-listener.ts";
 
-const ACCEPTED = JSON.stringify({ status: "OK" });
 const PREFIX = "/2018-06-01/runtime";
+const INVOCATION = `${PREFIX}/invocation/`;
+const JSON_TYPE = { "Content-Type": "application/json" };
 
-function accepted(): Response {
-  return new Response(ACCEPTED, { status: 202, headers: { "Content-Type": "application/json" } });
-}
-
-function nextResponse(invocation: Invocation, config: FunctionConfig): Response {
+function nextAnswer(res: ServerResponse, invocation: Invocation, config: FunctionConfig): void {
   const headers: Record<string, string> = {
     "Content-Type": invocation.request.contentType,
     [H.requestId]: invocation.id,
@@ -28,92 +30,100 @@ function nextResponse(invocation: Invocation, config: FunctionConfig): Response 
   if (invocation.request.cognitoIdentity !== undefined)
     headers[H.cognitoIdentity] = invocation.request.cognitoIdentity;
   if (invocation.request.tenantId !== undefined) headers[H.tenantId] = invocation.request.tenantId;
-  return new Response(invocation.request.payload, { status: 200, headers });
+  sendNode(res, 200, headers, invocation.request.payload);
 }
 
 /** The error type of a `/error` or `/init/error` post: the header, else the JSON body's `errorType`. */
-function errorTypeOf(request: Request, body: Uint8Array): { errorType: string; message: string } {
+function errorTypeOf(req: IncomingMessage, body: Uint8Array): { errorType: string; message: string } {
   const parsed = tryParseJson(body) as { errorType?: unknown; errorMessage?: unknown } | undefined;
-  const header = request.headers.get(H.functionErrorType);
+  const header = req.headers[H.functionErrorType.toLowerCase()];
   const fromBody = typeof parsed?.errorType === "string" ? parsed.errorType : undefined;
   const message =
     typeof parsed?.errorMessage === "string" ? parsed.errorMessage : "Unknown application error occurred";
-  return { errorType: header || fromBody || "Runtime.Unknown", message };
+  return { errorType: (typeof header === "string" && header) || fromBody || "Runtime.Unknown", message };
 }
 
-function contentTypeOf(request: Request, fallback: string): string {
-  return request.headers.get("content-type") || fallback;
+function methodNotAllowed(req: IncomingMessage, res: ServerResponse): true {
+  req.resume();
+  sendNode(res, 405, { "Content-Type": "text/plain" }, METHOD_NOT_ALLOWED);
+  return true;
+}
+
+function next(env: ExecutionEnvironment, config: FunctionConfig, req: IncomingMessage, res: ServerResponse) {
+  req.resume();
+  const abort = new AbortController();
+  res.on("close", () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  env.next(abort.signal).then(
+    (invocation) => nextAnswer(res, invocation, config),
+    (error) => sendNodeError(res, error),
+  );
+}
+
+/** Reads a posted error, then hands it to `deliver` (which may throw Lambda's error for the runtime). */
+function postedError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deliver: (body: Uint8Array, contentType: string, errorType: string, message: string) => void,
+): void {
+  readNodeBody(req, RUNTIME_BODY_LIMIT)
+    .then((body) => {
+      const { errorType, message } = errorTypeOf(req, body);
+      deliver(body, contentTypeOf(req, "application/json"), errorType, message);
+      sendNode(res, 202, JSON_TYPE, ACCEPTED);
+    })
+    .catch((error) => sendNodeError(res, error));
 }
 
 /** Routes of the Runtime API of the environment `env()` (resolved per request). */
-export function runtimeApi(env: () => ExecutionEnvironment, config: FunctionConfig) {
-  // HEAD /next is refused explicitly: Bun would run the GET handler and hand an invocation to a
-  // request whose body is dropped.
-  return new Elysia({ name: "runtime-api" })
-    .head(`${PREFIX}/invocation/next`, methodNotAllowed)
-    .get(`${PREFIX}/invocation/next`, async ({ request }) => {
+export function runtimeRoutes(env: () => ExecutionEnvironment, config: FunctionConfig): NodeRoute {
+  return (req, res, path) => {
+    if (!path.startsWith("/2018-06-01/")) return false;
+    const method = req.method;
+    if (path === `${INVOCATION}next`) {
+      // HEAD is refused explicitly: it would take an invocation for a request whose body is dropped.
+      if (method !== "GET") return methodNotAllowed(req, res);
+      next(env(), config, req, res);
+      return true;
+    }
+    if (path.startsWith(INVOCATION)) {
+      const rest = path.slice(INVOCATION.length);
+      const slash = rest.indexOf("/");
+      if (slash <= 0) return false;
+      const id = decodeURIComponent(rest.slice(0, slash));
+      const action = rest.slice(slash + 1);
+      if (action !== "response" && action !== "error") return false;
+      if (method !== "POST") return methodNotAllowed(req, res);
       try {
-        return nextResponse(await env().next(request.signal), config);
-      } catch (error) {
-        return errorResponse(error);
-      }
-    })
-    .all(`${PREFIX}/invocation/next`, methodNotAllowed)
-    .post(
-      `${PREFIX}/invocation/:id/response`,
-      async ({ request, params }) => {
-        try {
-          if (request.headers.has(H.responseMode) && request.headers.get(H.responseMode) !== "streaming") {
-            throw new LambdaError(400, "InvalidFunctionResponseMode", "Invalid function response mode");
-          }
-          env().assertAnswerable(params.id, "InvocationResponse");
-          const readStarted = performance.now();
-          const body = await readBody(request);
-          env().respond(
-            params.id,
-            body,
-            contentTypeOf(request, "application/json"),
-            performance.now() - readStarted,
+        if (action === "response") {
+          answerResponse(env(), id, req, res);
+        } else {
+          const environment = env();
+          environment.assertAnswerable(id, "InvocationErrorResponse");
+          postedError(req, res, (body, contentType, errorType) =>
+            environment.fail(id, body, contentType, errorType),
           );
-          return accepted();
-        } catch (error) {
-          return errorResponse(error);
         }
-      },
-      { parse: "none" },
-    )
-    .all(`${PREFIX}/invocation/:id/response`, methodNotAllowed)
-    .post(
-      `${PREFIX}/invocation/:id/error`,
-      async ({ request, params }) => {
-        try {
-          env().assertAnswerable(params.id, "InvocationErrorResponse");
-          const body = await readBody(request);
-          const { errorType } = errorTypeOf(request, body);
-          env().fail(params.id, body, contentTypeOf(request, "application/json"), errorType);
-          return accepted();
-        } catch (error) {
-          return errorResponse(error);
-        }
-      },
-      { parse: "none" },
-    )
-    .all(`${PREFIX}/invocation/:id/error`, methodNotAllowed)
-    .post(
-      `${PREFIX}/init/error`,
-      async ({ request }) => {
-        try {
-          const body = await readBody(request);
-          const { errorType, message } = errorTypeOf(request, body);
-          env().initError(body, contentTypeOf(request, "application/json"), errorType, message);
-          return accepted();
-        } catch (error) {
-          return errorResponse(error);
-        }
-      },
-      { parse: "none" },
-    )
-    .all(`${PREFIX}/init/error`, methodNotAllowed)
-    .get("/2018-06-01/ping", () => new Response("pong"))
-    .all("/2018-06-01/ping", methodNotAllowed);
+      } catch (error) {
+        req.resume();
+        sendNodeError(res, error);
+      }
+      return true;
+    }
+    if (path === `${PREFIX}/init/error`) {
+      if (method !== "POST") return methodNotAllowed(req, res);
+      postedError(req, res, (body, contentType, errorType, message) =>
+        env().initError(body, contentType, errorType, message),
+      );
+      return true;
+    }
+    if (path === "/2018-06-01/ping") {
+      if (method !== "GET") return methodNotAllowed(req, res);
+      req.resume();
+      sendNode(res, 200, { "Content-Type": "text/plain;charset=utf-8" }, "pong");
+      return true;
+    }
+    return false;
+  };
 }

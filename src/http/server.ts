@@ -1,7 +1,8 @@
 /**
  * The simulator's apps: the sandbox APIs of an execution environment (Runtime, Extensions,
  * Telemetry, Logs: what `AWS_LAMBDA_RUNTIME_API` points at) and the front (Invoke API, control
- * API). Each is served by a listener (see listener.ts).
+ * API). The front alone is served by `Bun.serve` (listener.ts); a listener with the sandbox APIs is
+ * `node:http` with the Runtime API native (sandbox-listener.ts).
  */
 import { Elysia } from "elysia";
 import type { FunctionConfig } from "../core/config.ts";
@@ -11,7 +12,9 @@ import { errorResponse, notFound } from "./errors.ts";
 import { extensionsApi } from "./extensions.ts";
 import { type InvokeTarget, invokeApi } from "./invoke.ts";
 import { invokeStreamApi } from "./invoke-stream.ts";
-import { runtimeApi } from "./runtime.ts";
+import type { ListenOptions } from "./listener.ts";
+import { runtimeRoutes } from "./runtime.ts";
+import { listenSandbox, type SandboxListener } from "./sandbox-listener.ts";
 import { telemetryApi } from "./telemetry.ts";
 
 /** What an app serves; `env` is resolved per request, since an environment may be replaced. */
@@ -24,12 +27,21 @@ export interface AppParts {
 }
 
 /**
- * One app with the parts asked for. Not precompiled (app.compile()): that costs ~3 ms at start-up,
- * and each route compiles on its first request for a fraction of that.
+ * One app with the parts asked for (the Runtime API aside: see sandboxServer). Not precompiled
+ * (app.compile()): that costs ~3 ms at start-up, and each route compiles on its first request for
+ * a fraction of that.
  */
-export function lambdaApp({ env, config, front }: AppParts) {
+export function lambdaApp({ env, front }: AppParts) {
   const app = new Elysia();
-  if (env) app.use(runtimeApi(env, config)).use(extensionsApi(env)).use(telemetryApi(env));
+  if (env) app.use(extensionsApi(env)).use(telemetryApi(env));
   if (front) app.use(invokeApi(front)).use(invokeStreamApi(front)).use(controlApi(front));
   return app.onError(({ code, error }) => (code === "NOT_FOUND" ? notFound() : errorResponse(error)));
+}
+
+/** A listener with an environment's sandbox APIs (and the front, when `parts.front` is set). */
+export function sandboxServer(
+  parts: AppParts & { env: () => ExecutionEnvironment },
+  options: ListenOptions,
+): SandboxListener {
+  return listenSandbox(runtimeRoutes(parts.env, parts.config), lambdaApp(parts), options);
 }

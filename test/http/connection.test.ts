@@ -100,9 +100,10 @@ describe("keep-alive", () => {
         for (const route of [...QUICK_ROUTES, INVOKE]) {
           connection.write(route.send({}));
           const answer = await connection.next();
-          expect({ route: route.name, connection: answer.headers.connection }).toEqual({
+          // Absent, or `keep-alive` (node:http says so on the sandbox listener): anything but close.
+          expect({ route: route.name, closing: answer.headers.connection === "close" }).toEqual({
             route: route.name,
-            connection: undefined,
+            closing: false,
           });
         }
       }

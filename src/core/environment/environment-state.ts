@@ -10,6 +10,7 @@ import type { EnvironmentBus } from "../events.ts";
 import { ExtensionRegistry, type ShutdownReason } from "../extensions.ts";
 import type { Invocation } from "../invocation.ts";
 import { InvocationOutcomes } from "../invocation-outcome.ts";
+import type { ResponseStream } from "../response-stream.ts";
 import type { TelemetryHub } from "../telemetry/hub.ts";
 import type { InitializationType } from "../vocabulary.ts";
 import type { FreezeControl } from "./freeze.ts";
@@ -30,6 +31,8 @@ export interface EnvironmentOptions {
   shutdownBudgetOverrideMs?: number;
   /** Time and timers (deadlines, init timeout, shutdown budgets); the real clock by default. */
   clock?: Clock;
+  /** Cap streamed responses at Lambda's bandwidth (6 MB burst, then 2 MB/s); on by default. */
+  streamBandwidthLimit?: boolean;
 }
 
 /** A gate the environment is held at, and who it waits for. */
@@ -67,6 +70,9 @@ export abstract class EnvironmentState {
   protected awaitingSinceMono: number;
   protected resetDone: Promise<void> = Promise.resolve();
   protected freeze?: FreezeControl;
+  /** The current invocation's streamed response, while its body is still coming. */
+  protected openStream?: ResponseStream;
+  protected readonly streamBandwidthLimit: boolean;
 
   constructor(
     protected readonly config: FunctionConfig,
@@ -78,6 +84,7 @@ export abstract class EnvironmentState {
     this.telemetry = options.telemetry;
     this.initializationType = options.initializationType ?? "on-demand";
     this.shutdownBudgetOverrideMs = options.shutdownBudgetOverrideMs;
+    this.streamBandwidthLimit = options.streamBandwidthLimit ?? true;
     this.phases = new PhaseMachine(events);
     this.registryValue = this.newRegistry();
     this.outcomes = new InvocationOutcomes(
@@ -161,7 +168,8 @@ export abstract class EnvironmentState {
         return this.init?.runtimeCalledNext ? "Ready" : "Started";
       case "Invoking":
         if (!this.current) return "Ready";
-        return this.current.answered ? "RuntimeResponseSentState" : "Running";
+        if (this.current.answered) return "RuntimeResponseSentState";
+        return this.openStream ? "InvocationResponse" : "Running";
       default:
         return "Ready";
     }

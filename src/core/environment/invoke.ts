@@ -7,12 +7,20 @@ import { invalidRequestId, LambdaError } from "../errors.ts";
 import { type Invocation, InvocationStatus } from "../invocation.ts";
 import { errorPayload } from "../invocation-outcome.ts";
 import { timeoutLine, timeoutMessage } from "../platform-log.ts";
+import { CallerSink, CollectingSink } from "../response-sinks.ts";
+import { errorDetails, MAX_STREAMED_BYTES, ResponseStream, type StreamEnd } from "../response-stream.ts";
 import type { OutcomeStatus } from "../vocabulary.ts";
 import { EnvironmentState } from "./environment-state.ts";
 import { assertRuntimeCall } from "./runtime-state.ts";
 
 /** Largest response body the runtime may post (6 MiB + 100 bytes, the supervisor's constant). */
 const MAX_RESPONSE_BYTES = 6_291_556;
+/**
+ * How long a cut response waits for the runtime's exit: a runtime that crashes mid-body closes its
+ * connection a moment before its exit is seen, and its failure is the exit, not the truncation.
+ */
+const CUT_EXIT_GRACE_MS = 100;
+const encoder = new TextEncoder();
 
 /** The invoke phase of an environment. */
 export abstract class InvokeCycle extends EnvironmentState {
@@ -48,14 +56,84 @@ export abstract class InvokeCycle extends EnvironmentState {
     this.outcomes.answer(invocation, payload, contentType);
   }
 
-  /** `POST /invocation/{id}/error`: the body goes to the caller unchanged. */
+  /**
+   * `POST /invocation/{id}/response` with `Lambda-Runtime-Function-Response-Mode: streaming`: the
+   * stream the runtime's body is written to. A streaming caller reads it as it comes; for a
+   * buffered caller it is collected (within the buffered limit) and answered when it ends.
+   */
+  respondStreaming(id: string, contentType: string): ResponseStream {
+    const invocation = this.assertAnswerable(id, "InvocationResponse");
+    const startedMono = this.clock.now();
+    const caller = invocation.request.streamResponse ? new CallerSink() : undefined;
+    const collector = caller ? undefined : new CollectingSink();
+    const stream = new ResponseStream(contentType, caller ?? (collector as CollectingSink), {
+      clock: this.clock,
+      limitBytes: caller ? MAX_STREAMED_BYTES : MAX_RESPONSE_BYTES,
+      capBandwidth: this.streamBandwidthLimit,
+    });
+    this.openStream = stream;
+    stream.onEnd = (end: StreamEnd) => {
+      if (this.openStream === stream) this.openStream = undefined;
+      invocation.responseReadMs = this.clock.now() - startedMono;
+      invocation.producedBytes = end.bytes;
+      const error = end.error;
+      if (caller) this.outcomes.endStream(invocation, error?.errorType);
+      else if (error)
+        this.outcomes.answer(invocation, encoder.encode(error.details), "application/json", error.errorType);
+      else this.outcomes.answer(invocation, (collector as CollectingSink).payload(), contentType);
+    };
+    if (caller)
+      this.outcomes.beginStream(invocation, contentType, { body: caller.body, ended: stream.ended });
+    return stream;
+  }
+
+  /**
+   * A `/response` whose mode header is not `streaming`: 400 `InvalidFunctionResponseMode`, checked
+   * before the request id (as the supervisor does); the invocation `id`, if it is the one in
+   * flight, fails with `Runtime.InvalidResponseModeHeader`.
+   */
+  refuseResponseMode(id: string): never {
+    const current = this.current;
+    if (current?.id === id && this.phase === "Invoking" && this.runtimeState() === "Running") {
+      this.outcomes.answer(
+        current,
+        errorPayload("Runtime.InvalidResponseModeHeader", "Invalid function response mode"),
+        "application/json",
+        "Runtime.InvalidResponseModeHeader",
+      );
+    }
+    throw new LambdaError(400, "InvalidFunctionResponseMode", "Invalid function response mode");
+  }
+
+  /**
+   * The runtime's connection closed before its response body ended: `Runtime.TruncatedResponse`,
+   * unless the runtime exits meanwhile (a crash, which its exit reports).
+   */
+  responseCut(invocation: Invocation): void {
+    const generation = this.generation;
+    this.clock.setTimeout(() => {
+      if (generation !== this.generation || this.current !== invocation || invocation.answered) return;
+      const message = "The runtime's response ended before its body was complete";
+      const details = errorDetails("Runtime.TruncatedResponse", message);
+      if (this.openStream) this.openStream.end({ errorType: "Runtime.TruncatedResponse", details });
+      else
+        this.outcomes.answer(
+          invocation,
+          encoder.encode(details),
+          "application/json",
+          "Runtime.TruncatedResponse",
+        );
+    }, CUT_EXIT_GRACE_MS);
+  }
+
+  /** `POST /invocation/{id}/error`: the body goes to the caller unchanged (it also ends an open stream). */
   fail(id: string, payload: Uint8Array, contentType: string, errorType: string): void {
-    this.outcomes.answer(
-      this.assertAnswerable(id, "InvocationErrorResponse"),
-      payload,
-      contentType,
-      errorType,
-    );
+    const invocation = this.assertAnswerable(id, "InvocationErrorResponse");
+    if (this.openStream) {
+      this.openStream.end({ errorType, details: new TextDecoder().decode(payload) });
+      return;
+    }
+    this.outcomes.answer(invocation, payload, contentType, errorType);
   }
 
   protected startClock(invocation: Invocation): void {
@@ -126,7 +204,7 @@ export abstract class InvokeCycle extends EnvironmentState {
   protected maybeComplete(invocation: Invocation): void {
     if (invocation.isComplete || !this.invokeComplete.open) return;
     invocation.extensionOverheadMs = this.clock.now() - (invocation.runtimeDoneMono as number);
-    const errorType = invocation.result?.errorType;
+    const errorType = invocation.errorType;
     this.completeInvocation(invocation, errorType ? "error" : "success", errorType);
     this.phases.to("Ready");
     this.pump();
@@ -147,6 +225,9 @@ export abstract class InvokeCycle extends EnvironmentState {
     errorType: string,
     message: string,
   ): void {
+    // Bytes already streamed stay sent; the stream ends with the platform's error.
+    if (this.openStream && this.current === invocation)
+      this.openStream.end({ errorType, details: errorDetails(errorType, message) });
     this.outcomes.answer(invocation, errorPayload(errorType, message), "application/json", errorType);
     this.completeInvocation(invocation, status, errorType);
   }

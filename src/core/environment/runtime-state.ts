@@ -12,6 +12,8 @@ export type RuntimeState =
   | "Ready"
   /** Holds an invocation it has not answered. */
   | "Running"
+  /** Is streaming its response: the body has not ended yet (only an error may still interrupt it). */
+  | "InvocationResponse"
   /** Answered its invocation (response or error) and has not called `next` again. */
   | "RuntimeResponseSentState"
   /** A process of an earlier init, which a reset has since ended. */
@@ -26,6 +28,8 @@ export const RUNTIME_CALLS: Readonly<Record<RuntimeState, readonly RuntimeCall[]
   // A second `next` while one waits replaces it (a runtime that retried after a dropped connection).
   Ready: ["Ready"],
   Running: ["InvocationResponse", "InvocationErrorResponse"],
+  // The Node client posts /error on an uncaught exception while its stream is still open.
+  InvocationResponse: ["InvocationErrorResponse"],
   RuntimeResponseSentState: ["Ready"],
   Exited: [],
 };
