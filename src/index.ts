@@ -33,6 +33,11 @@ export type {
   SqsOptions,
 } from "./events/index.ts";
 export { EventOptionError, events } from "./events/index.ts";
-export type { InvokeResponse, SimulatorOptions, SpawnRuntimeOptions } from "./simulator.ts";
+export type {
+  InvokeResponse,
+  InvokeStreamResponse,
+  SimulatorOptions,
+  SpawnRuntimeOptions,
+} from "./simulator.ts";
 export { Simulator, WaitTimeoutError } from "./simulator.ts";
 export { SimulatorBuilder } from "./simulator-builder.ts";

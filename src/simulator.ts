@@ -16,6 +16,7 @@ import {
   type InvocationResult,
 } from "./core/invocation.ts";
 import { type InvocationState, invocationState } from "./core/invocation-state.ts";
+import { answerStream } from "./core/streamed-answer.ts";
 import { TelemetryCapture } from "./core/telemetry/capture.ts";
 import type { TelemetryEvent, TelemetryType } from "./core/telemetry/schemas.ts";
 import { invocationTenant } from "./core/tenancy.ts";
@@ -70,6 +71,19 @@ export interface InvokeResponse extends InvocationResult {
   text(): string;
   /** The payload parsed as JSON. */
   json<T = unknown>(): T;
+}
+
+/** What `invokeStream` returns: the answer's bytes as they come, and how it ended. */
+export interface InvokeStreamResponse {
+  readonly requestId: string;
+  /** The content type the function declared (a streaming runtime's `Content-Type`). */
+  readonly contentType: string;
+  /** The function's bytes as they arrive; a buffered answer arrives as one chunk. Async-iterable. */
+  readonly body: ReadableStream<Uint8Array>;
+  /** Resolves when the answer has ended: with `errorType` and `errorDetails` when the function failed. */
+  readonly completion: Promise<{ bytes: number; errorType?: string; errorDetails?: string }>;
+  /** Reads the whole body (the bytes sent before an error included) as text. */
+  text(): Promise<string>;
 }
 
 const decoder = new TextDecoder();
@@ -460,6 +474,26 @@ export class Simulator implements AsyncDisposable {
       ...result,
       text: () => decoder.decode(result.payload),
       json: <T>() => JSON.parse(decoder.decode(result.payload)) as T,
+    };
+  }
+
+  /**
+   * Invokes as `InvokeWithResponseStream` does: resolves when the answer starts, with its bytes as
+   * the runtime streams them (nothing is collected) and its end, where a mid-stream error lives.
+   */
+  async invokeStream(payload: unknown): Promise<InvokeStreamResponse> {
+    const builder = payload instanceof InvocationBuilder ? payload : new InvocationBuilder().payload(payload);
+    const invocation = this.submit({ ...builder.build(), streamResponse: true });
+    const result = await invocation.response;
+    const { body, ended } = answerStream(result);
+    return {
+      requestId: invocation.id,
+      contentType: result.contentType,
+      body,
+      completion: ended.then(({ bytes, error }) =>
+        error ? { bytes, errorType: error.errorType, errorDetails: error.details } : { bytes },
+      ),
+      text: () => new Response(body).text(),
     };
   }
 

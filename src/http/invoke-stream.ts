@@ -7,6 +7,7 @@
 import { EventStreamCodec } from "@smithy/eventstream-codec";
 import type { StreamedResponse } from "../core/invocation.ts";
 import { logTail } from "../core/log-tail.ts";
+import { answerStream } from "../core/streamed-answer.ts";
 import { H } from "./headers.ts";
 import { dryRunResponse, type InvokeTarget, readInvokeCall, serviceRoute } from "./invoke.ts";
 import { streamed } from "./node-bridge.ts";
@@ -79,22 +80,7 @@ async function invokeWithResponseStream(
   };
   const tail = () =>
     call.logType === "Tail" ? invocation.completion.then(() => logTail(invocation.logs)) : undefined;
-  if (result.stream) {
-    return streamed(new Response(eventStream(result.stream, tail), { status: 200, headers }));
-  }
-  // A buffered answer: its bytes as one chunk, or its error inside the stream.
-  const fields: InvokeComplete = {};
-  const messages: Uint8Array[] = [];
-  if (result.functionError) {
-    fields.ErrorCode = result.errorType ?? "Unhandled";
-    fields.ErrorDetails = new TextDecoder().decode(result.payload);
-  } else if (result.payload.byteLength > 0) {
-    messages.push(event("PayloadChunk", result.payload));
-  }
-  const log = tail();
-  if (log) fields.LogResult = await log;
-  messages.push(complete(fields));
-  return new Response(Buffer.concat(messages), { status: 200, headers });
+  return streamed(new Response(eventStream(answerStream(result), tail), { status: 200, headers }));
 }
 
 /** Routes of `InvokeWithResponseStream`. */

@@ -4,33 +4,13 @@
 import { describe, expect, test } from "bun:test";
 import { resolveFunctionConfig } from "../../../src/core/config.ts";
 import { ExecutionEnvironment } from "../../../src/core/environment/execution-environment.ts";
-import type { LaunchedProcess, ProcessExit } from "../../../src/core/environment/launch.ts";
 import { PHASE_TRANSITIONS, PhaseMachine } from "../../../src/core/environment/phases.ts";
 import { assertRuntimeCall, RUNTIME_CALLS } from "../../../src/core/environment/runtime-state.ts";
 import { LambdaError } from "../../../src/core/errors.ts";
 import { type EnvironmentEventMap, EventBus } from "../../../src/core/events.ts";
 import { Invocation, InvocationBuilder } from "../../../src/core/invocation.ts";
 import { FakeClock } from "../../helpers/fake-clock.ts";
-
-let nextPid = 1000;
-
-/** A process that lives until it is terminated or killed. */
-class FakeProcess implements LaunchedProcess {
-  readonly pid = nextPid++;
-  readonly exited: Promise<ProcessExit>;
-  private exit!: (exit: ProcessExit) => void;
-  constructor() {
-    this.exited = new Promise((resolve) => {
-      this.exit = resolve;
-    });
-  }
-  terminate = () => this.exit({ code: null, signal: "SIGTERM" });
-  kill = () => this.exit({ code: null, signal: "SIGKILL" });
-  /** The process dies by itself. */
-  crash = () => this.exit({ code: 1, signal: null });
-  maxMemoryUsedMB = () => 10;
-  flushOutput = () => Promise.resolve();
-}
+import { FakeProcess } from "../../helpers/fake-process.ts";
 
 const encoder = new TextEncoder();
 
