@@ -4,38 +4,18 @@
  * maintained codec. A streamed answer is passed on as it arrives; a buffered one arrives as one
  * chunk. Errors after the first byte live inside the stream, in `InvokeComplete` (HTTP 200).
  */
-import { EventStreamCodec } from "@smithy/eventstream-codec";
 import type { StreamedResponse } from "../core/invocation.ts";
 import { logTail } from "../core/log-tail.ts";
 import { answerStream } from "../core/streamed-answer.ts";
+import { encodeEvent } from "./event-stream.ts";
 import { H } from "./headers.ts";
 import { dryRunResponse, type InvokeTarget, readInvokeCall, serviceRoute } from "./invoke.ts";
 import { streamed } from "./node-bridge.ts";
 
-const codec = new EventStreamCodec(
-  (bytes) => new TextDecoder().decode(bytes),
-  (text) => new TextEncoder().encode(text),
-);
-
-/** One event of the stream, with the three headers every Lambda stream message carries. */
-function event(eventType: "PayloadChunk" | "InvokeComplete", body: Uint8Array): Uint8Array {
-  return codec.encode({
-    headers: {
-      ":event-type": { type: "string", value: eventType },
-      ":content-type": {
-        type: "string",
-        value: eventType === "PayloadChunk" ? "application/octet-stream" : "application/json",
-      },
-      ":message-type": { type: "string", value: "event" },
-    },
-    body,
-  });
-}
-
 type InvokeComplete = { ErrorCode?: string; ErrorDetails?: string; LogResult?: string };
 
 function complete(fields: InvokeComplete): Uint8Array {
-  return event("InvokeComplete", new TextEncoder().encode(JSON.stringify(fields)));
+  return encodeEvent("InvokeComplete", new TextEncoder().encode(JSON.stringify(fields)));
 }
 
 /** The event stream of a streamed answer: a PayloadChunk per piece as it comes, then InvokeComplete. */
@@ -48,7 +28,7 @@ function eventStream(
     async pull(controller) {
       const { done, value } = await reader.read();
       if (!done) {
-        controller.enqueue(event("PayloadChunk", value));
+        controller.enqueue(encodeEvent("PayloadChunk", value));
         return;
       }
       const { error } = await stream.ended;

@@ -9,6 +9,7 @@ import {
   lines,
   runCli,
   type Served,
+  spawnCli,
   startServe,
   status,
   tempDir,
@@ -151,5 +152,43 @@ describe("lambda-sim invoke", () => {
       /cannot read payload file \/no\/such\/payload\.json: ENOENT/,
     );
     expectUsageError(await runCli(["invoke", "--bogus"]), /unknown option --bogus/);
+  });
+});
+
+describe("lambda-sim invoke --stream", () => {
+  const STREAMER = "test/fixtures/runtimes/stream.py";
+
+  test("prints each chunk as it arrives, exits 0 on a stream that ended well", async () => {
+    const served = await startServe(["--", STREAMER]);
+    await waitForReadyRuntime(served.url);
+    const payload = JSON.stringify({ mode: "ok", chunks: 3, delay: 0.4 });
+    const cli = spawnCli(["invoke", "--url", served.url, "--stream", "--payload", payload]);
+    await cli.stdout.waitFor(/python chunk 0\n/);
+    // The first chunk is on stdout while the runtime has yet to write the last one.
+    expect(cli.stdout.text).not.toContain("python chunk 2");
+    expect(await cli.finished()).toBe(0);
+    expect(cli.stdout.text).toBe("python chunk 0\npython chunk 1\npython chunk 2\n");
+  });
+
+  test("a stream that ends in error: the partial bytes on stdout, the error on stderr, exit 1", async () => {
+    const served = await startServe(["--", STREAMER]);
+    await waitForReadyRuntime(served.url);
+    const result = await runCli([
+      "invoke",
+      "--url",
+      served.url,
+      "--stream",
+      "--payload",
+      '{"mode":"trailer-error"}',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("half ");
+    expect(result.stderr).toContain("the stream ended with ValueError");
+    expect(result.stderr).toContain("bad value");
+  });
+
+  test("--stream with --invocation-type Event is a usage error", async () => {
+    const result = await runCli(["invoke", "--stream", "--invocation-type", "Event"]);
+    expectUsageError(result, /--stream takes RequestResponse or DryRun/);
   });
 });
