@@ -13,6 +13,7 @@
  *   --telemetry-count N  timed one-line invokes per telemetry target (default 200)
  *   --scaling-ms N       timed window per maxConcurrency level (default 1500)
  *   --memory-runs N      runs of each memory case, 1 and 10 environments (default 2)
+ *   --stream-mb N        size of the streamed response whose throughput and RSS growth are measured (default 100)
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -30,6 +31,7 @@ import { runScaling, type ScalingFigures } from "./bench/scaling.ts";
 import { stillRunning } from "./bench/sim-children.ts";
 import { type BinaryStartFigures, binaryStart, libraryStart } from "./bench/startup.ts";
 import { round } from "./bench/stats.ts";
+import { runStreaming, type StreamingFigures } from "./bench/streaming.ts";
 import { runTelemetry, type TelemetryFigures } from "./bench/telemetry.ts";
 
 const TARGET_RATIO = 0.7;
@@ -41,6 +43,8 @@ const BLOCKS = 20;
 const FREEZE_ADDED_P50_TARGET_MS = 1;
 /** Issue 11: N environments of a 50 ms handler serve N times as many invokes, within 20%, up to 8. */
 const SCALING = { levels: [1, 2, 4, 8], callers: 8, sleepMs: 50, targetRatio: 0.8 };
+/** Issue 12: streaming 100 MB grows the simulator's RSS by at most 16 MB (nothing is collected). */
+const STREAMING = { ttfbRuns: 20, targetGrowthMb: 16 };
 /** Issue 11: what one more idle environment costs the simulator's own process. */
 const MEMORY = { environments: 10, targetPerEnvironmentMb: 1 };
 
@@ -62,6 +66,7 @@ const { values } = parseArgs({
     "telemetry-count": { type: "string", default: "200" },
     "scaling-ms": { type: "string", default: "1500" },
     "memory-runs": { type: "string", default: "2" },
+    "stream-mb": { type: "string", default: "100" },
   },
 });
 const count = Number(values.count);
@@ -80,6 +85,7 @@ const telemetryRuns = positive("telemetry-runs");
 const telemetryCount = positive("telemetry-count");
 const scalingMs = positive("scaling-ms");
 const memoryRuns = positive("memory-runs");
+const streamMb = positive("stream-mb");
 const binaryPath = resolve(values.binary);
 
 async function main(): Promise<BenchResult> {
@@ -176,6 +182,19 @@ async function main(): Promise<BenchResult> {
     `memory: ${memory.oneMb} MB with 1, ${memory.manyMb} MB with ${memory.maxConcurrency}: ${memory.perEnvironmentMb} MB per environment`,
   );
 
+  progress(
+    `streaming: ${streamMb} MB and ${STREAMING.ttfbRuns} small streams through InvokeWithResponseStream`,
+  );
+  const streaming: StreamingFigures = await runStreaming(
+    streamMb,
+    STREAMING.ttfbRuns,
+    STREAMING.targetGrowthMb,
+    simPids,
+  );
+  progress(
+    `streaming: ${streaming.throughputMbPerSec} MB/s, first byte p50 ${streaming.ttfbP50Ms} ms, RSS +${streaming.rssGrowthMb} MB`,
+  );
+
   // Same invoke count on both sides: the throughput ratio is the inverse ratio of the timed durations.
   const ratio = floor.totalMs / simulator.totalMs;
   return {
@@ -197,6 +216,7 @@ async function main(): Promise<BenchResult> {
     telemetry,
     scaling,
     memory,
+    streaming,
     survivors: [...survivors(), ...simLeftover, ...stillRunning([...simPids])],
     totalMs: round(performance.now() - started, 0),
   };

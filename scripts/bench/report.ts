@@ -5,6 +5,7 @@ import type { MachineInfo } from "./machine.ts";
 import type { MemoryFigures } from "./memory.ts";
 import type { ScalingFigures } from "./scaling.ts";
 import type { BinaryStartFigures, StartFigures, StartPair } from "./startup.ts";
+import type { StreamingFigures } from "./streaming.ts";
 import type { TelemetryFigures } from "./telemetry.ts";
 
 export interface BenchResult {
@@ -26,6 +27,7 @@ export interface BenchResult {
   telemetry: TelemetryFigures;
   scaling: ScalingFigures;
   memory: MemoryFigures;
+  streaming: StreamingFigures;
   survivors: number[];
   totalMs: number;
 }
@@ -146,6 +148,8 @@ export function renderTable(result: BenchResult): string {
   lines.push(...scalingSection(result.scaling));
   lines.push("");
   lines.push(...memorySection(result.memory));
+  lines.push("");
+  lines.push(...streamingSection(result.streaming));
   lines.push("");
   lines.push(
     `total ${(result.totalMs / 1000).toFixed(1)} s; leftover child processes: ${result.survivors.length === 0 ? "none" : result.survivors.join(", ")}`,
@@ -298,4 +302,13 @@ function memorySection(m: MemoryFigures): string[] {
     `  per idle environment: ${ms(m.perEnvironmentMb, 2)} MB (target <= ${ms(m.targetPerEnvironmentMb, 1)})  ${verdict(m.pass)}`,
   );
   return lines;
+}
+
+function streamingSection(s: StreamingFigures): string[] {
+  return [
+    "Response streaming, InvokeWithResponseStream over HTTP, the simulator alone in its own process, bandwidth cap off",
+    `  time to first byte (64 KiB stream): p50 ${ms(s.ttfbP50Ms)} ms, p90 ${ms(s.ttfbP90Ms)} ms`,
+    `  ${s.megabytes} MB stream: ${ms(s.throughputMbPerSec, 1)} MB/s from the first byte to the end`,
+    `  simulator RSS while streaming ${s.megabytes} MB: ${ms(s.rssBeforeMb, 1)} MB before, ${ms(s.rssPeakMb, 1)} MB at peak: +${ms(s.rssGrowthMb, 1)} MB (target <= ${s.targetGrowthMb})  ${verdict(s.pass)}`,
+  ];
 }
