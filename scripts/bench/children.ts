@@ -87,3 +87,38 @@ export function survivors(): number[] {
     .filter((child) => child.exitCode === null && child.signalCode === null)
     .map((child) => child.pid);
 }
+
+/** The first line a child prints on stdout, parsed as JSON; rejects if it exits first. */
+export async function firstJsonLine<T>(
+  child: Subprocess<"pipe", "pipe", "inherit">,
+  what: string,
+): Promise<T> {
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${what} exited before its report`);
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return JSON.parse(text.slice(0, text.indexOf("\n"))) as T;
+}
+
+/** Asks a child to finish with a line on its stdin (it shuts its simulator down); SIGKILL after 5 s. */
+export async function endByStdin(child: Subprocess<"pipe", "pipe", "inherit">): Promise<void> {
+  try {
+    child.stdin.write("stop\n");
+    await child.stdin.end();
+  } catch {
+    // already gone
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const exited = await Promise.race([
+    child.exited.then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), 5000);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!exited) await stop(child, "SIGKILL");
+}

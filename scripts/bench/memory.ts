@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { stop, track } from "./children.ts";
+import { endByStdin, firstJsonLine, track } from "./children.ts";
 import { progress } from "./progress.ts";
 import { executable } from "./sim-children.ts";
 import { median, round } from "./stats.ts";
@@ -69,15 +69,7 @@ async function measure(
     }),
   );
   try {
-    const reader = proc.stdout.getReader();
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`memory-child.ts ${environments} ${max} exited before its report`);
-      text += new TextDecoder().decode(value);
-    }
-    reader.releaseLock();
-    const report = JSON.parse(text.slice(0, text.indexOf("\n"))) as ChildReport;
+    const report = await firstJsonLine<ChildReport>(proc, `memory-child.ts ${environments} ${max}`);
     for (const pid of report.runtimePids) pids.add(pid);
     if (report.environments !== environments) {
       throw new Error(`memory-child.ts: ${report.environments} environments, expected ${environments}`);
@@ -96,22 +88,7 @@ async function measure(
       procfs,
     };
   } finally {
-    // A line on stdin tells the child to shut its simulator down; SIGKILL after 5 s.
-    try {
-      proc.stdin.write("stop\n");
-      await proc.stdin.end();
-    } catch {
-      // already gone
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const exited = await Promise.race([
-      proc.exited.then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), 5000);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!exited) await stop(proc, "SIGKILL");
+    await endByStdin(proc);
   }
 }
 

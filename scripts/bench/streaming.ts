@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { stop, track } from "./children.ts";
+import { endByStdin, firstJsonLine, track } from "./children.ts";
 import { executable } from "./sim-children.ts";
 import { median, percentile, round } from "./stats.ts";
 
@@ -58,18 +58,10 @@ export async function runStreaming(
     Bun.spawn([process.execPath, executable(child)], { stdin: "pipe", stdout: "pipe", stderr: "inherit" }),
   );
   try {
-    const reader = proc.stdout.getReader();
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("stream-child.ts exited before it was ready");
-      text += new TextDecoder().decode(value);
-    }
-    reader.releaseLock();
-    const { url, runtimePid } = JSON.parse(text.slice(0, text.indexOf("\n"))) as {
-      url: string;
-      runtimePid: number;
-    };
+    const { url, runtimePid } = await firstJsonLine<{ url: string; runtimePid: number }>(
+      proc,
+      "stream-child.ts",
+    );
     pids.add(runtimePid);
     const ttfb: number[] = [];
     for (let i = 0; i < ttfbRuns + 5; i++) {
@@ -100,20 +92,6 @@ export async function runStreaming(
       pass: growth <= targetGrowthMb,
     };
   } finally {
-    try {
-      proc.stdin.write("stop\n");
-      await proc.stdin.end();
-    } catch {
-      // already gone
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const exited = await Promise.race([
-      proc.exited.then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), 5000);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!exited) await stop(proc, "SIGKILL");
+    await endByStdin(proc);
   }
 }
