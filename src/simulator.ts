@@ -23,7 +23,7 @@ import { invocationTenant } from "./core/tenancy.ts";
 import type { InitializationType } from "./core/vocabulary.ts";
 import { type ListeningServer, listen } from "./http/listener.ts";
 import { runtimeRoutes } from "./http/runtime.ts";
-import { listenSandbox } from "./http/sandbox-listener.ts";
+import { listenSandbox, type NodeRoute } from "./http/sandbox-listener.ts";
 import { resolveExecutable } from "./process/process-group.ts";
 import { MAX_REQUEST_BODY_BYTES, type ProcessSpec, Sandbox, type SandboxContext } from "./sandbox.ts";
 import { SimulatorBuilder } from "./simulator-builder.ts";
@@ -231,9 +231,15 @@ export class Simulator implements AsyncDisposable {
       if (shared) {
         // One environment at a time: its sandbox APIs share the main port, as they always did.
         const env = () => simulator.primary().environment;
+        const runtime = runtimeRoutes(env, simulator.config);
+        // The Invoke API is served natively too once its module is loaded (Elysia until then).
+        let invokes: NodeRoute | undefined;
         const listener = listenSandbox(
-          runtimeRoutes(env, simulator.config),
-          apps.then(({ lambdaApp }) => lambdaApp({ ...parts, env })),
+          (req, res, path) => runtime(req, res, path) || (invokes?.(req, res, path) ?? false),
+          apps.then(({ lambdaApp, invokeRoutes }) => {
+            invokes = invokeRoutes(simulator);
+            return lambdaApp({ ...parts, env });
+          }),
           listenOptions,
         );
         simulator.server = listener;

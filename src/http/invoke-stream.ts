@@ -9,8 +9,14 @@ import { logTail } from "../core/log-tail.ts";
 import { answerStream } from "../core/streamed-answer.ts";
 import { encodeEvent } from "./event-stream.ts";
 import { H } from "./headers.ts";
-import { dryRunResponse, type InvokeTarget, readInvokeCall, serviceRoute } from "./invoke.ts";
-import { streamed } from "./node-bridge.ts";
+import {
+  dryRunAnswer,
+  type InvokeTarget,
+  readInvokeCall,
+  type ServiceAnswer,
+  type ServiceRequest,
+  serviceRoute,
+} from "./invoke.ts";
 
 type InvokeComplete = { ErrorCode?: string; ErrorDetails?: string; LogResult?: string };
 
@@ -43,14 +49,15 @@ function eventStream(
   });
 }
 
-async function invokeWithResponseStream(
+/** `InvokeWithResponseStream`: an event stream of the function's answer as it comes. */
+export async function invokeWithResponseStream(
   target: InvokeTarget,
-  request: Request,
+  request: ServiceRequest,
   functionName: string,
-): Promise<Response> {
+): Promise<ServiceAnswer> {
   // No Event type here: Lambda streams only synchronous invocations.
   const call = await readInvokeCall(target, request, functionName, ["RequestResponse", "DryRun"]);
-  if (call.invocationType === "DryRun") return dryRunResponse(call.executedVersion);
+  if (call.invocationType === "DryRun") return dryRunAnswer(call.executedVersion);
   const invocation = target.submit({ ...call.request, streamResponse: true });
   const result = await invocation.response;
   const headers = {
@@ -60,14 +67,13 @@ async function invokeWithResponseStream(
   };
   const tail = () =>
     call.logType === "Tail" ? invocation.completion.then(() => logTail(invocation.logs)) : undefined;
-  return streamed(new Response(eventStream(answerStream(result), tail), { status: 200, headers }));
+  return { status: 200, headers, body: eventStream(answerStream(result), tail) };
 }
+
+/** The path of `InvokeWithResponseStream`, with `:functionName`. */
+export const INVOKE_STREAM_PATH = "/2021-11-15/functions/:functionName/response-streaming-invocations";
 
 /** Routes of `InvokeWithResponseStream`. */
 export function invokeStreamApi(target: InvokeTarget) {
-  return serviceRoute(
-    "invoke-stream-api",
-    "/2021-11-15/functions/:functionName/response-streaming-invocations",
-    (request, name) => invokeWithResponseStream(target, request, name),
-  );
+  return serviceRoute("invoke-stream-api", INVOKE_STREAM_PATH, target, invokeWithResponseStream);
 }

@@ -1,4 +1,9 @@
-/** Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`), as the AWS SDK and CLI call it. */
+/**
+ * Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`), as the AWS SDK and CLI call
+ * it. The operations read a ServiceRequest and give a ServiceAnswer, so they are served alike by
+ * Elysia on the front listener (serviceRoute) and natively on a sandbox listener that shares the
+ * port (invoke-routes.ts): the invoke is the hot path, and a bridge between the two costs.
+ */
 import { Elysia } from "elysia";
 import type { FunctionConfig } from "../core/config.ts";
 import { ServiceError } from "../core/errors.ts";
@@ -8,7 +13,7 @@ import type { Invocation, InvocationRequest } from "../core/invocation.ts";
 import { logTail } from "../core/log-tail.ts";
 import { invocationTenant } from "../core/tenancy.ts";
 import { readBody } from "./body.ts";
-import { errorResponse, methodNotAllowed } from "./errors.ts";
+import { errorAnswer, methodNotAllowed } from "./errors.ts";
 import { H } from "./headers.ts";
 
 /** Largest synchronous request payload (6 MB). */
@@ -16,6 +21,21 @@ const MAX_SYNC_REQUEST_BYTES = 6_291_456;
 /** Largest asynchronous (`Event`) request payload (1 MB). */
 const MAX_ASYNC_REQUEST_BYTES = 1_048_576;
 const MAX_CLIENT_CONTEXT_BYTES = 3583;
+
+/** An Invoke API request, whatever server received it. */
+export interface ServiceRequest {
+  readonly query: URLSearchParams;
+  /** A request header (any casing), or null. */
+  header(name: string): string | null;
+  body(): Promise<Uint8Array>;
+}
+
+/** An answer before it is put on the wire; a stream body is sent as it comes. */
+export interface ServiceAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+}
 
 /** What the Invoke API needs from the simulator. */
 export interface InvokeTarget {
@@ -89,29 +109,19 @@ export interface InvokeCall {
 /** Decodes and checks an Invoke API request; `types` are the invocation types the operation takes. */
 export async function readInvokeCall(
   target: InvokeTarget,
-  request: Request,
+  request: ServiceRequest,
   functionName: string,
   types: readonly ("RequestResponse" | "Event" | "DryRun")[],
 ): Promise<InvokeCall> {
-  const url = new URL(request.url);
-  const resolved = resolveFunction(
-    target.config,
-    functionName,
-    url.searchParams.get("Qualifier") ?? undefined,
-  );
-  const invocationType = oneOf(
-    request.headers.get(H.invocationType),
-    types,
-    "RequestResponse",
-    "invocationType",
-  );
-  const logType = oneOf(request.headers.get(H.logType), ["None", "Tail"] as const, "None", "logType");
-  const clientContext = decodeClientContext(request.headers.get(H.amzClientContext));
+  const resolved = resolveFunction(target.config, functionName, request.query.get("Qualifier") ?? undefined);
+  const invocationType = oneOf(request.header(H.invocationType), types, "RequestResponse", "invocationType");
+  const logType = oneOf(request.header(H.logType), ["None", "Tail"] as const, "None", "logType");
+  const clientContext = decodeClientContext(request.header(H.amzClientContext));
   const tenantId = invocationTenant(
     target.config.tenantIsolation,
-    request.headers.get(H.amzTenantId) ?? undefined,
+    request.header(H.amzTenantId) ?? undefined,
   );
-  const body = await readBody(request);
+  const body = await request.body();
   const limit = invocationType === "Event" ? MAX_ASYNC_REQUEST_BYTES : MAX_SYNC_REQUEST_BYTES;
   if (body.byteLength > limit) {
     throw new ServiceError(
@@ -138,20 +148,26 @@ export async function readInvokeCall(
 }
 
 /** The 204 of a DryRun: the request was valid. */
-export function dryRunResponse(executedVersion: string): Response {
-  return new Response(null, {
+export function dryRunAnswer(executedVersion: string): ServiceAnswer {
+  return {
     status: 204,
     headers: { [H.executedVersion]: executedVersion, [H.amznRequestId]: newRequestId() },
-  });
+    body: null,
+  };
 }
 
-async function invoke(target: InvokeTarget, request: Request, functionName: string): Promise<Response> {
+/** `Invoke`: the function's answer, buffered. */
+export async function invoke(
+  target: InvokeTarget,
+  request: ServiceRequest,
+  functionName: string,
+): Promise<ServiceAnswer> {
   const call = await readInvokeCall(target, request, functionName, ["RequestResponse", "Event", "DryRun"]);
   const { invocationType, logType, executedVersion } = call;
-  if (invocationType === "DryRun") return dryRunResponse(executedVersion);
+  if (invocationType === "DryRun") return dryRunAnswer(executedVersion);
   const invocation = target.submit(call.request);
   if (invocationType === "Event") {
-    return new Response(null, { status: 202, headers: { [H.amznRequestId]: invocation.id } });
+    return { status: 202, headers: { [H.amznRequestId]: invocation.id }, body: null };
   }
   const result = await invocation.response;
   const headers: Record<string, string> = {
@@ -164,39 +180,59 @@ async function invoke(target: InvokeTarget, request: Request, functionName: stri
     await invocation.completion;
     headers[H.logResult] = logTail(invocation.logs);
   }
-  return new Response(result.payload, { status: 200, headers });
+  return { status: 200, headers, body: result.payload };
 }
 
-/**
- * An Invoke API route at `path` (POST only), answering with `answer`; a thrown error gets the
- * service's error shape and, as every AWS response does, a request id (SDKs expose it as
- * `$metadata.requestId`).
- */
-export function serviceRoute(
-  name: string,
-  path: string,
-  answer: (request: Request, functionName: string) => Promise<Response>,
-) {
+/** The answer to a failed Invoke API call: the service's error shape and, as every AWS answer has, a request id. */
+export function serviceErrorAnswer(error: unknown): ServiceAnswer {
+  const answer = errorAnswer(error);
+  return {
+    status: answer.status,
+    headers: { ...answer.headers, [H.amznRequestId]: newRequestId() },
+    body: new TextEncoder().encode(answer.body),
+  };
+}
+
+/** `request` as the operations read it. */
+function fetchServiceRequest(request: Request): ServiceRequest {
+  return {
+    query: new URL(request.url).searchParams,
+    header: (name) => request.headers.get(name),
+    body: () => readBody(request),
+  };
+}
+
+/** An Invoke API operation: it reads the request of function `functionName` and answers (or throws). */
+export type ServiceOperation = (
+  target: InvokeTarget,
+  request: ServiceRequest,
+  functionName: string,
+) => Promise<ServiceAnswer>;
+
+/** An Invoke API route at `path` (POST only) on Elysia; a thrown error gets serviceErrorAnswer. */
+export function serviceRoute(name: string, path: string, target: InvokeTarget, operation: ServiceOperation) {
   return new Elysia({ name })
     .post(
       path,
       async ({ request, params }) => {
+        let answer: ServiceAnswer;
         try {
-          return await answer(request, (params as { functionName: string }).functionName);
+          const functionName = (params as { functionName: string }).functionName;
+          answer = await operation(target, fetchServiceRequest(request), functionName);
         } catch (error) {
-          const response = errorResponse(error);
-          response.headers.set(H.amznRequestId, newRequestId());
-          return response;
+          answer = serviceErrorAnswer(error);
         }
+        return new Response(answer.body, { status: answer.status, headers: answer.headers });
       },
       { parse: "none" },
     )
     .all(path, methodNotAllowed);
 }
 
+/** The Invoke API's paths, with `:functionName`. */
+export const INVOKE_PATH = "/2015-03-31/functions/:functionName/invocations";
+
 /** Routes of the Invoke API. */
 export function invokeApi(target: InvokeTarget) {
-  return serviceRoute("invoke-api", "/2015-03-31/functions/:functionName/invocations", (request, name) =>
-    invoke(target, request, name),
-  );
+  return serviceRoute("invoke-api", INVOKE_PATH, target, invoke);
 }

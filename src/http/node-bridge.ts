@@ -69,25 +69,38 @@ export function fetchRequest(req: IncomingMessage, body: Uint8Array | undefined)
   return new Request(url, { method: req.method, headers, body: body?.byteLength ? body : undefined });
 }
 
-/** Writes a Fetch Response to `res`, streaming its body with backpressure; stops if the client goes. */
+/** Writes a Fetch Response to `res` (the bridged routes answer small, complete bodies). */
 export async function sendFetchResponse(res: ServerResponse, response: Response): Promise<void> {
   const headers: string[] = [];
   for (const [name, value] of response.headers) headers.push(name, value);
-  if (response.body === null) {
-    res.writeHead(response.status, headers);
-    res.end();
-    return;
-  }
-  if (!STREAMED.has(response)) {
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    if (response.headers.get("content-length") === null)
-      headers.push("Content-Length", String(bytes.byteLength));
-    res.writeHead(response.status, headers);
-    res.end(bytes);
-    return;
-  }
+  const bytes = response.body === null ? undefined : new Uint8Array(await response.arrayBuffer());
+  if (bytes && response.headers.get("content-length") === null)
+    headers.push("Content-Length", String(bytes.byteLength));
+  if (res.destroyed) return;
   res.writeHead(response.status, headers);
-  const reader = response.body.getReader();
+  res.end(bytes);
+}
+
+/** Writes an answer whose body is bytes, nothing, or a stream sent as it comes (stopped if the client goes). */
+export async function sendAnswer(
+  res: ServerResponse,
+  answer: {
+    status: number;
+    headers: Record<string, string>;
+    body: Uint8Array | ReadableStream<Uint8Array> | null;
+  },
+): Promise<void> {
+  const { status, headers, body } = answer;
+  if (!(body instanceof ReadableStream)) {
+    sendNode(res, status, headers, body ?? "");
+    return;
+  }
+  if (res.destroyed) {
+    await body.cancel();
+    return;
+  }
+  res.writeHead(status, headers);
+  const reader = body.getReader();
   const gone = () => void reader.cancel().catch(() => {});
   res.on("close", gone);
   try {
@@ -102,13 +115,4 @@ export async function sendFetchResponse(res: ServerResponse, response: Response)
   } finally {
     res.off("close", gone);
   }
-}
-
-// The Fetch API cannot tell a body made of bytes from one that is still coming: streams say so here.
-const STREAMED = new WeakSet<Response>();
-
-/** Marks `response` as one whose body must be forwarded as it comes, not collected first. */
-export function streamed(response: Response): Response {
-  STREAMED.add(response);
-  return response;
 }

@@ -11,6 +11,9 @@ import { type ControlTarget, controlApi } from "./control.ts";
 import { errorResponse, notFound } from "./errors.ts";
 import { extensionsApi } from "./extensions.ts";
 import { type InvokeTarget, invokeApi } from "./invoke.ts";
+
+export { invokeRoutes } from "./invoke-routes.ts";
+
 import { invokeStreamApi } from "./invoke-stream.ts";
 import type { ListenOptions } from "./listener.ts";
 import { runtimeRoutes } from "./runtime.ts";
