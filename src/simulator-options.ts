@@ -3,6 +3,7 @@ import type { ConsolaInstance } from "consola/core";
 import type { AsyncRetryPolicy } from "./core/async-retries.ts";
 import type { FunctionConfig } from "./core/config.ts";
 import type { FreezeMode } from "./core/environment/freeze.ts";
+import type { FunctionUrlInvokeMode } from "./core/function-url.ts";
 
 /** Options of `Simulator.start`: the function configuration plus where to listen and what to print. */
 export interface SimulatorOptions extends Partial<FunctionConfig> {
@@ -47,4 +48,11 @@ export interface SimulatorOptions extends Partial<FunctionConfig> {
    * false lets tests stream large bodies at full speed.
    */
   streamBandwidthLimit?: boolean;
+  /**
+   * Serve a function URL (auth type NONE) on this port of `host`: every HTTP request invokes the
+   * function with a payload-format-2.0 event (0 picks a free port; `functionUrl()` tells which).
+   */
+  httpPort?: number;
+  /** How the function URL answers: `BUFFERED` (default) or `RESPONSE_STREAM` (bytes as they come). */
+  httpInvokeMode?: FunctionUrlInvokeMode;
 }

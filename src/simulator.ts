@@ -9,6 +9,7 @@ import { ConfigurationError } from "./core/errors.ts";
 import { EventBus, type SimulatorEventMap, type SimulatorEventName } from "./core/events.ts";
 import type { ExtensionInfo, ShutdownReason } from "./core/extensions.ts";
 import { LambdaFunction } from "./core/function/lambda-function.ts";
+import { type FunctionUrlConfig, functionUrlConfig } from "./core/function-url.ts";
 import {
   Invocation,
   InvocationBuilder,
@@ -124,6 +125,9 @@ export class Simulator implements AsyncDisposable {
   private lastPrimary?: Sandbox;
   private stopped?: Promise<void>;
   private readonly stopRetries: () => void;
+  /** The function URL front, when `httpPort` asks for one. */
+  private readonly urlConfig?: FunctionUrlConfig;
+  private urlServer?: ListeningServer;
 
   private constructor(options: SimulatorOptions) {
     const {
@@ -142,6 +146,8 @@ export class Simulator implements AsyncDisposable {
       provisionedConcurrency = 0,
       idleTimeoutSeconds,
       streamBandwidthLimit = true,
+      httpPort,
+      httpInvokeMode,
       ...config
     } = options;
     // Every option is validated before anything is opened, bound or started.
@@ -151,6 +157,7 @@ export class Simulator implements AsyncDisposable {
       );
     }
     const retryPolicy = asyncRetryPolicy(asyncRetry);
+    this.urlConfig = functionUrlConfig(httpPort, httpInvokeMode);
     this.config = resolveFunctionConfig(config);
     const count = (value: number | undefined, name: string, min: number) => {
       if (value !== undefined && (!Number.isInteger(value) || value < min || value > 1000)) {
@@ -256,6 +263,10 @@ export class Simulator implements AsyncDisposable {
     }
     try {
       await ready;
+      if (simulator.urlConfig) {
+        const { listenFunctionUrl } = await import("./http/function-url.ts");
+        simulator.urlServer = listenFunctionUrl(simulator, simulator.urlConfig, simulator.host);
+      }
       if (simulator.telemetryFile) simulator.writeTelemetryTo(simulator.telemetryFile);
       if (!shared) {
         const { sandboxServer } = await apps;
@@ -316,8 +327,20 @@ export class Simulator implements AsyncDisposable {
   }
 
   private mainAddress(): string {
+    return this.address(this.server.port);
+  }
+
+  private address(port: number): string {
     const host = this.host === "0.0.0.0" || this.host === "::" ? "127.0.0.1" : this.host;
-    return `${host.includes(":") ? `[${host}]` : host}:${this.server.port}`;
+    return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  }
+
+  /** `http://host:port` of the function URL (started with the `httpPort` option). */
+  functionUrl(): string {
+    if (!this.urlServer) {
+      throw new ConfigurationError("no function URL: start the simulator with the httpPort option (--http)");
+    }
+    return `http://${this.address(this.urlServer.port)}`;
   }
 
   /** The first environment's log stream (`AWS_LAMBDA_LOG_STREAM_NAME`, telemetry `instanceId`). */
@@ -672,7 +695,7 @@ export class Simulator implements AsyncDisposable {
     this.stopped ??= (async () => {
       this.stopRetries();
       await this.function.shutdown(reason);
-      await this.server?.stop();
+      await Promise.all([this.server?.stop(), this.urlServer?.stop()]);
     })();
     return this.stopped;
   }

@@ -64,6 +64,21 @@ export const functionArgs = {
     description: "Delays before those retries in ms, comma-separated",
     default: "60000,120000",
   },
+  http: {
+    type: "string",
+    description: "Serve a function URL on PORT: each HTTP request invokes the function (0 picks a free port)",
+  },
+  "http-invoke-mode": {
+    type: "string",
+    description:
+      "How the function URL answers: BUFFERED, or RESPONSE_STREAM (bytes as the runtime sends them)",
+  },
+  "stream-bandwidth-limit": {
+    type: "boolean",
+    description: "Cap streamed responses as Lambda does: 6 MB uncapped, then 2 MB/s",
+    negativeDescription: "Stream responses at full speed (tests of large streams)",
+    default: true,
+  },
 } as const satisfies ArgsDef;
 
 /** Parsed values of the shared flags. */
@@ -151,6 +166,19 @@ export function simulatorOptionsFromArgs(
   }
   if (port !== undefined && (port < 0 || port > 65535))
     throw new UsageError(`--port must be 0-65535, got ${port}`);
+  const httpPort = numberFlag(text("http"), "http", true);
+  if (httpPort !== undefined && (httpPort < 0 || httpPort > 65535))
+    throw new UsageError(`--http must be a port, 0-65535 (0 picks a free one), got ${httpPort}`);
+  if (args.http === "") throw new UsageError("--http needs a port (0 picks a free one)");
+  const httpInvokeMode = text("http-invoke-mode");
+  if (httpInvokeMode !== undefined && httpInvokeMode !== "BUFFERED" && httpInvokeMode !== "RESPONSE_STREAM") {
+    throw new UsageError(
+      `--http-invoke-mode must be BUFFERED or RESPONSE_STREAM, got ${JSON.stringify(httpInvokeMode)}`,
+    );
+  }
+  if (httpInvokeMode !== undefined && httpPort === undefined) {
+    throw new UsageError("--http-invoke-mode needs --http PORT (the function URL it configures)");
+  }
   return {
     host: text("host"),
     port,
@@ -185,6 +213,9 @@ export function simulatorOptionsFromArgs(
         return delay;
       }),
     },
+    httpPort,
+    httpInvokeMode,
+    streamBandwidthLimit: args["stream-bandwidth-limit"] !== false,
     // The control API's /_simulator/telemetry serves what is captured.
     captureTelemetry: true,
   };
@@ -207,4 +238,6 @@ export const FLAG_FOR_FIELD: Record<string, string> = {
   provisionedConcurrency: "--provisioned",
   idleTimeoutSeconds: "--idle-timeout",
   tenantIsolation: "--tenant-isolation",
+  httpPort: "--http",
+  httpInvokeMode: "--http-invoke-mode",
 };

@@ -22,6 +22,8 @@ export const serveCommand = defineCommand({
       process.stdout.write(
         `lambda-sim ready on ${simulator.url()} AWS_LAMBDA_RUNTIME_API=${simulator.runtimeApiUrl()}${waiting}\n`,
       );
+      const mode = args["http-invoke-mode"] ?? "BUFFERED";
+      if (args.http) process.stdout.write(`lambda-sim function URL ${simulator.functionUrl()} (${mode})\n`);
       await exitOnSignals(simulator);
     } catch (error) {
       await exitWithError(error);

@@ -205,6 +205,59 @@ export function httpRequest(options: HttpRequestOptions, front: HttpFront, origi
   };
 }
 
+/** A request as a real front end received it (the function URL server), before normalisation. */
+export interface ReceivedRequest {
+  method: string;
+  /** Path and query string as sent (`/a/b?x=1`). */
+  target: string;
+  /** The headers as received; a name given twice keeps both values, in order. */
+  headers: Iterable<[string, string]>;
+  /** Body text (base64 when `isBase64Encoded`), undefined when there is none. */
+  body: string | undefined;
+  isBase64Encoded: boolean;
+  sourceIp: string;
+}
+
+/**
+ * Normalises a received request as it reaches a front that spells header names in lower case and
+ * adds `frontHeaders` (forwarding, trace), which replace any the client sent.
+ */
+export function receivedHttpRequest(
+  received: ReceivedRequest,
+  frontHeaders: Record<string, string>,
+): HttpRequest {
+  const mark = received.target.indexOf("?");
+  const path = mark === -1 ? received.target : received.target.slice(0, mark);
+  const raw = mark === -1 ? "" : received.target.slice(mark + 1);
+  const rawQuery = rawPairs(raw);
+  const headers = new Map<string, ForwardedHeader>();
+  for (const [name, value] of received.headers) {
+    const lower = name.toLowerCase();
+    const header = headers.get(lower);
+    if (header) header.values.push(value);
+    else headers.set(lower, { name: lower, values: [value] });
+  }
+  for (const [name, value] of Object.entries(frontHeaders)) {
+    headers.set(name.toLowerCase(), { name: name.toLowerCase(), values: [value] });
+  }
+  const cookies = (headers.get("cookie")?.values ?? [])
+    .flatMap((value) => value.split(";").map((cookie) => cookie.trim()))
+    .filter((cookie) => cookie !== "");
+  return {
+    method: received.method.toUpperCase(),
+    path: path === "" ? "/" : path,
+    rawQueryString: raw,
+    rawQuery,
+    query: rawQuery.map(([key, value]) => [decodeComponent(key), decodeComponent(value)]),
+    headers,
+    cookies,
+    body: received.body,
+    isBase64Encoded: received.isBase64Encoded,
+    sourceIp: received.sourceIp,
+    userAgent: headers.get("user-agent")?.values.at(-1) ?? "",
+  };
+}
+
 /** Groups `[key, value]` pairs by key, keeping every value in order. */
 export function multiValues(pairs: readonly [string, string][]): Record<string, string[]> {
   const grouped: Record<string, string[]> = {};

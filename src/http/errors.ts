@@ -36,6 +36,25 @@ export function errorAnswer(error: unknown): ErrorAnswer {
   return lambdaErrorAnswer(new LambdaError(500, "InternalServerError", "Internal Server Error"));
 }
 
+/**
+ * A thrown value as a function URL answers it: the status, `x-amzn-ErrorType` and a `{"Message"}`
+ * body (the shape of a function URL's own errors, e.g. its 403); unexpected ones become a 500.
+ */
+export function functionUrlErrorResponse(error: unknown): Response {
+  const known = error instanceof ServiceError;
+  const status = known ? error.status : 500;
+  const errorType = known ? error.errorType : "ServiceException";
+  const message = known ? error.message : "Internal Server Error";
+  return new Response(JSON.stringify({ Message: message }), {
+    status,
+    headers: {
+      ...(known ? error.extra.headers : {}),
+      "Content-Type": JSON_TYPE,
+      "x-amzn-ErrorType": errorType,
+    },
+  });
+}
+
 /** Renders any thrown value as a Response (see errorAnswer). */
 export function errorResponse(error: unknown): Response {
   const { status, headers, body } = errorAnswer(error);

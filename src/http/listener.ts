@@ -2,6 +2,7 @@
  * The one way this simulator listens for HTTP: `Bun.serve` in front of an Elysia app, with the
  * connection rules real clients depend on applied to every answer of every route.
  */
+import type { Server } from "bun";
 import { ConfigurationError } from "../core/errors.ts";
 
 /** A listening server. */
@@ -13,7 +14,8 @@ export interface ListeningServer {
 
 /** What serves the requests: an Elysia app, or anything else with its `fetch`. */
 export interface FetchHandler {
-  fetch(request: Request): Response | Promise<Response>;
+  /** `server` is given by `listen` (for the client's address); other listeners leave it out. */
+  fetch(request: Request, server?: Server<undefined>): Response | Promise<Response>;
 }
 
 /** Where and how to listen. */
@@ -64,7 +66,7 @@ export function listen(app: FetchHandler | Promise<FetchHandler>, options: Liste
   // start meanwhile, and their early requests wait for the routes.
   let handle: FetchHandler["fetch"];
   if (app instanceof Promise) {
-    handle = (request) => app.then((ready) => ready.fetch(request));
+    handle = (request, server) => app.then((ready) => ready.fetch(request, server));
     app.then(
       (ready) => {
         handle = ready.fetch;
@@ -82,8 +84,8 @@ export function listen(app: FetchHandler | Promise<FetchHandler>, options: Liste
       maxRequestBodySize,
       // Long-polls (/next, event/next) and long invocations may be silent for minutes.
       idleTimeout: 0,
-      fetch(request) {
-        const answer = handle(request);
+      fetch(request, server) {
+        const answer = handle(request, server);
         if (!asksToClose(request)) return answer;
         return answer instanceof Promise ? answer.then(closing) : closing(answer);
       },
