@@ -233,7 +233,6 @@ export class Simulator implements AsyncDisposable {
       maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
     };
     const parts = { config: simulator.config, front: simulator };
-    let ready: Promise<unknown> = apps;
     try {
       if (shared) {
         // One environment at a time: its sandbox APIs share the main port, as they always did.
@@ -241,16 +240,14 @@ export class Simulator implements AsyncDisposable {
         const runtime = runtimeRoutes(env, simulator.config);
         // The Invoke API is served natively too once its module is loaded (Elysia until then).
         let invokes: NodeRoute | undefined;
-        const listener = listenSandbox(
-          (req, res, path) => runtime(req, res, path) || (invokes?.(req, res, path) ?? false),
+        simulator.server = listenSandbox(
+          (req, res) => runtime(req, res) || (invokes?.(req, res) ?? false),
           apps.then(({ lambdaApp, invokeRoutes }) => {
             invokes = invokeRoutes(simulator);
             return lambdaApp({ ...parts, env });
           }),
           listenOptions,
         );
-        simulator.server = listener;
-        ready = listener.ready;
       } else {
         simulator.server = listen(
           apps.then(({ lambdaApp }) => lambdaApp(parts)),
@@ -262,7 +259,6 @@ export class Simulator implements AsyncDisposable {
       throw error;
     }
     try {
-      await ready;
       if (simulator.urlConfig) {
         const { listenFunctionUrl } = await import("./http/function-url.ts");
         simulator.urlServer = listenFunctionUrl(simulator, simulator.urlConfig, simulator.host);

@@ -4,7 +4,8 @@
  * Fetch bridge would cost it a Request and a Response per call. Other methods on these paths fall
  * through to the Elysia routes (405).
  */
-import type { IncomingMessage } from "node:http";
+import { sendAnswer } from "./bridge.ts";
+import type { HttpRequest } from "./http1.ts";
 import {
   INVOKE_PATH,
   type InvokeTarget,
@@ -14,7 +15,6 @@ import {
   serviceErrorAnswer,
 } from "./invoke.ts";
 import { INVOKE_STREAM_PATH, invokeWithResponseStream } from "./invoke-stream.ts";
-import { readNodeBody, sendAnswer } from "./node-bridge.ts";
 import type { NodeRoute } from "./sandbox-listener.ts";
 
 /** Largest Invoke API body read (the operations check Lambda's own limits below it). */
@@ -31,22 +31,18 @@ const OPERATIONS: [string, string, ServiceOperation][] = [
   [...around(INVOKE_STREAM_PATH), invokeWithResponseStream],
 ];
 
-function nodeServiceRequest(req: IncomingMessage): ServiceRequest {
-  const url = req.url ?? "/";
-  const query = url.indexOf("?");
+function serviceRequest(req: HttpRequest): ServiceRequest {
   return {
-    query: new URLSearchParams(query === -1 ? "" : url.slice(query + 1)),
-    header: (name) => {
-      const value = req.headers[name.toLowerCase()];
-      return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-    },
-    body: () => readNodeBody(req, BODY_LIMIT),
+    query: new URLSearchParams(req.query),
+    header: (name) => req.header(name) ?? null,
+    body: () => req.body(BODY_LIMIT),
   };
 }
 
-/** The Invoke API's POST routes on node:http. */
+/** The Invoke API's POST routes, served natively. */
 export function invokeRoutes(target: InvokeTarget): NodeRoute {
-  return (req, res, path) => {
+  return (req, res) => {
+    const path = req.path;
     if (req.method !== "POST") return false;
     for (const [prefix, suffix, operation] of OPERATIONS) {
       if (!path.startsWith(prefix) || !path.endsWith(suffix)) continue;
@@ -58,7 +54,7 @@ export function invokeRoutes(target: InvokeTarget): NodeRoute {
       } catch {
         return false;
       }
-      operation(target, nodeServiceRequest(req), functionName)
+      operation(target, serviceRequest(req), functionName)
         .catch(serviceErrorAnswer)
         .then((answer) => sendAnswer(res, answer));
       return true;

@@ -3,14 +3,14 @@
  * (`Lambda-Runtime-Function-Response-Mode: streaming`) whose bytes are passed on as they arrive
  * and whose mid-stream error comes in the request trailers.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ExecutionEnvironment } from "../core/environment/execution-environment.ts";
 import { LambdaError } from "../core/errors.ts";
 import type { Invocation } from "../core/invocation.ts";
 import { errorDetails, type ResponseStream, type StreamError } from "../core/response-stream.ts";
 import { tryParseJson } from "./body.ts";
+import { sendError } from "./bridge.ts";
 import { H } from "./headers.ts";
-import { BodyCutError, readNodeBody, sendNode, sendNodeError } from "./node-bridge.ts";
+import { BodyCutError, type HttpRequest, type HttpResponse } from "./http1.ts";
 
 /** `{"status":"OK"}`, the body of every 202 to the runtime. */
 export const ACCEPTED = JSON.stringify({ status: "OK" });
@@ -22,15 +22,14 @@ const ERROR_TYPE_TRAILER = H.functionErrorType.toLowerCase();
 const ERROR_BODY_TRAILER = "lambda-runtime-function-error-body";
 
 /** The request's content type, or `fallback`. */
-export function contentTypeOf(req: IncomingMessage, fallback: string): string {
-  const value = req.headers["content-type"];
-  return typeof value === "string" && value !== "" ? value : fallback;
+export function contentTypeOf(req: HttpRequest, fallback: string): string {
+  return req.header("content-type") || fallback;
 }
 
 /** The error a streaming runtime put in its trailers (type, and a base64 JSON body), if any. */
-function trailerError(trailers: NodeJS.Dict<string>): StreamError | undefined {
-  const type = trailers[ERROR_TYPE_TRAILER];
-  const body = trailers[ERROR_BODY_TRAILER];
+function trailerError(trailers: ReadonlyMap<string, string>): StreamError | undefined {
+  const type = trailers.get(ERROR_TYPE_TRAILER);
+  const body = trailers.get(ERROR_BODY_TRAILER);
   if (!type && !body) return undefined;
   const details = body ? Buffer.from(body, "base64").toString("utf8") : undefined;
   const parsed = details
@@ -44,30 +43,23 @@ function streamBody(
   env: ExecutionEnvironment,
   invocation: Invocation,
   stream: ResponseStream,
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: HttpRequest,
+  res: HttpResponse,
 ): void {
-  let ended = false;
-  req.on("data", (chunk: Buffer) => {
-    const wait = stream.write(chunk);
-    if (!wait) return;
-    req.pause();
-    void wait.then(() => req.resume());
-  });
-  req.on("end", () => {
-    ended = true;
-    const end = stream.end(trailerError(req.trailers));
-    if (end.error?.errorType === "Function.ResponseSizeTooLarge") {
-      sendNodeError(
-        res,
-        new LambdaError(413, "RequestEntityTooLarge", "Exceeded maximum allowed payload size"),
-      );
-    } else {
-      sendNode(res, 202, JSON_TYPE, ACCEPTED);
-    }
-  });
-  req.on("close", () => {
-    if (!ended) env.responseCut(invocation);
+  req.pipeBody({
+    write: (chunk) => stream.write(chunk),
+    end: (trailers) => {
+      const end = stream.end(trailerError(trailers));
+      if (end.error?.errorType === "Function.ResponseSizeTooLarge") {
+        sendError(
+          res,
+          new LambdaError(413, "RequestEntityTooLarge", "Exceeded maximum allowed payload size"),
+        );
+      } else {
+        res.send(202, JSON_TYPE, ACCEPTED);
+      }
+    },
+    cut: () => env.responseCut(invocation),
   });
 }
 
@@ -75,10 +67,10 @@ function streamBody(
 export function answerResponse(
   env: ExecutionEnvironment,
   id: string,
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: HttpRequest,
+  res: HttpResponse,
 ): void {
-  const mode = req.headers[H.responseMode.toLowerCase()];
+  const mode = req.header(H.responseMode);
   if (mode !== undefined && mode !== "streaming") env.refuseResponseMode(id);
   const invocation = env.assertAnswerable(id, "InvocationResponse");
   if (mode === "streaming") {
@@ -92,13 +84,14 @@ export function answerResponse(
     return;
   }
   const readStarted = performance.now();
-  readNodeBody(req, RUNTIME_BODY_LIMIT)
+  req
+    .body(RUNTIME_BODY_LIMIT)
     .then((body) => {
       env.respond(id, body, contentTypeOf(req, "application/json"), performance.now() - readStarted);
-      sendNode(res, 202, JSON_TYPE, ACCEPTED);
+      res.send(202, JSON_TYPE, ACCEPTED);
     })
     .catch((error) => {
       if (error instanceof BodyCutError) env.responseCut(invocation);
-      sendNodeError(res, error);
+      sendError(res, error);
     });
 }

@@ -2,7 +2,7 @@
  * The simulator's apps: the sandbox APIs of an execution environment (Runtime, Extensions,
  * Telemetry, Logs: what `AWS_LAMBDA_RUNTIME_API` points at) and the front (Invoke API, control
  * API). The front alone is served by `Bun.serve` (listener.ts); a listener with the sandbox APIs is
- * `node:http` with the Runtime API native (sandbox-listener.ts).
+ * HTTP/1.1 on `Bun.listen` with the Runtime API native (sandbox-listener.ts, http1.ts).
  */
 import { Elysia } from "elysia";
 import type { FunctionConfig } from "../core/config.ts";
@@ -15,9 +15,9 @@ import { type InvokeTarget, invokeApi } from "./invoke.ts";
 export { invokeRoutes } from "./invoke-routes.ts";
 
 import { invokeStreamApi } from "./invoke-stream.ts";
-import type { ListenOptions } from "./listener.ts";
+import type { ListeningServer, ListenOptions } from "./listener.ts";
 import { runtimeRoutes } from "./runtime.ts";
-import { listenSandbox, type SandboxListener } from "./sandbox-listener.ts";
+import { listenSandbox } from "./sandbox-listener.ts";
 import { telemetryApi } from "./telemetry.ts";
 
 /** What an app serves; `env` is resolved per request, since an environment may be replaced. */
@@ -45,6 +45,6 @@ export function lambdaApp({ env, front }: AppParts) {
 export function sandboxServer(
   parts: AppParts & { env: () => ExecutionEnvironment },
   options: ListenOptions,
-): SandboxListener {
+): ListeningServer {
   return listenSandbox(runtimeRoutes(parts.env, parts.config), lambdaApp(parts), options);
 }

@@ -115,14 +115,15 @@ describe("raw TCP clients", () => {
     );
   });
 
-  // Bun.serve drops pipelined requests behind a pending answer (oven-sh/bun#38128).
-  test.todo(`an invoker that pipelines pairs of invokes: ${INVOKES} invokes, both answers of each pair in order on one connection`, async () => {
+  // Bun.serve drops pipelined requests behind a pending answer (oven-sh/bun#38128); the sandbox
+  // listener, which the Invoke API shares with one environment, is not Bun.serve.
+  test(`an invoker that pipelines pairs of invokes: ${INVOKES} invokes, both answers of each pair in order on one connection`, async () => {
     const invoker = pipelinedInvoker();
     await pipeliningScenario(invoker.invoke);
     expect(invoker.state.closedBetween).toBe(0);
   });
 
-  test.todo("an HTTP/1.0 request without a Host header is served", async () => {
+  test("an HTTP/1.0 request without a Host header is served", async () => {
     const sim = await startSimulator();
     const connection = rawConnection(sim.port);
     connection.write("GET /2018-06-01/ping HTTP/1.0\r\n\r\n");

@@ -183,4 +183,24 @@ describe("the caller goes away mid-stream", () => {
     expect(await (await sim.invokeStream({ mode: "ok", chunks: 1 })).text()).toBe("python chunk 0\n");
     await endsClean(sim, pids);
   });
+
+  test("a large stream to a caller that left: the runtime is not held back, the invocation succeeds", async () => {
+    const { sim, pids } = await withRuntime([PYTHON], { streamBandwidthLimit: false });
+    const dispatched = new Promise<string>((resolve) => {
+      sim.events.on("invocationDispatch", (invocation) => resolve(invocation.id));
+    });
+    const event = JSON.stringify({ mode: "size", size: 32 * 1024 * 1024 });
+    const connection = new RawConnection(sim.port);
+    connection.write(
+      "POST /2021-11-15/functions/streamer/response-streaming-invocations HTTP/1.1\r\nHost: x\r\n" +
+        `Content-Length: ${event.length}\r\n\r\n${event}`,
+    );
+    const started = await dispatched;
+    await connection.next();
+    connection.destroy();
+    // Were the dropped caller's queue still filling, the runtime would wait until Sandbox.Timedout.
+    const state = await sim.waitForInvocationComplete(started, 10_000);
+    expect(state.status).toBe(InvocationStatus.Success);
+    await endsClean(sim, pids);
+  });
 });
