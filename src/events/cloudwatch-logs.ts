@@ -1,5 +1,4 @@
 /** CloudWatch Logs subscription filter event: the log batch gzipped and base64-encoded in `awslogs.data`. */
-import { gzipSync } from "node:zlib";
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from "aws-lambda";
 import { randomHex } from "../core/ids.ts";
 import { type AwsEventOptions, eventOrigin, randomDigits } from "./common.ts";
@@ -35,5 +34,5 @@ function cloudWatchLogsData(options: CloudWatchLogsOptions = {}): CloudWatchLogs
 /** A CloudWatch Logs event whose `awslogs.data` is base64 of the gzipped JSON batch. */
 export function cloudWatchLogs(options: CloudWatchLogsOptions = {}): CloudWatchLogsEvent {
   const json = JSON.stringify(cloudWatchLogsData(options));
-  return { awslogs: { data: gzipSync(json).toString("base64") } };
+  return { awslogs: { data: Buffer.from(Bun.gzipSync(json)).toString("base64") } };
 }
