@@ -1,5 +1,5 @@
 /** The one place where typed errors become HTTP responses with Lambda's shapes and status codes. */
-import { LambdaError, ServiceError } from "../core/errors.ts";
+import { ConfigurationError, LambdaError, ServiceError } from "../core/errors.ts";
 
 const JSON_TYPE = "application/json";
 
@@ -72,4 +72,21 @@ export function methodNotAllowed(): Response {
 /** 404 with a plain-text body, as Lambda's router answers unknown paths. */
 export function notFound(): Response {
   return new Response("404 page not found\n", { status: 404, headers: { "Content-Type": "text/plain" } });
+}
+
+/** A listener that could not bind, said in words that name the flag choosing its port. */
+export function bindError(
+  error: unknown,
+  hostname: string,
+  port: number,
+  portFlag: string,
+): ConfigurationError {
+  if ((error as { code?: string }).code === "EADDRINUSE") {
+    return new ConfigurationError(
+      `port ${port} on ${hostname} is already in use; choose another with ${portFlag} (0 picks a free one)`,
+    );
+  }
+  return new ConfigurationError(
+    `cannot listen on ${hostname}:${port}: ${error instanceof Error ? error.message : String(error)}`,
+  );
 }

@@ -8,7 +8,8 @@
  * `Connection: close`, HTTP/1.0, `Expect: 100-continue`, and backpressure both ways.
  */
 import type { Socket, TCPSocketListener } from "bun";
-import { ConfigurationError, LambdaError } from "../core/errors.ts";
+import { LambdaError } from "../core/errors.ts";
+import { bindError } from "./errors.ts";
 
 /** The client closed the connection before the body it announced was complete. */
 export class BodyCutError extends Error {
@@ -722,14 +723,7 @@ export function listenHttp(
       },
     });
   } catch (error) {
-    if ((error as { code?: string }).code === "EADDRINUSE") {
-      throw new ConfigurationError(
-        `port ${port} on ${hostname} is already in use; choose another with ${portFlag} (0 picks a free one)`,
-      );
-    }
-    throw new ConfigurationError(
-      `cannot listen on ${hostname}:${port}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw bindError(error, hostname, port, portFlag);
   }
   return {
     port: listener.port,

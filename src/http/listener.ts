@@ -3,7 +3,7 @@
  * connection rules real clients depend on applied to every answer of every route.
  */
 import type { Server } from "bun";
-import { ConfigurationError } from "../core/errors.ts";
+import { bindError } from "./errors.ts";
 
 /** A listening server. */
 export interface ListeningServer {
@@ -91,14 +91,7 @@ export function listen(app: FetchHandler | Promise<FetchHandler>, options: Liste
       },
     });
   } catch (error) {
-    if ((error as { code?: string }).code === "EADDRINUSE") {
-      throw new ConfigurationError(
-        `port ${port} on ${hostname} is already in use; choose another with ${portFlag} (0 picks a free one)`,
-      );
-    }
-    throw new ConfigurationError(
-      `cannot listen on ${hostname}:${port}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw bindError(error, hostname, port, portFlag);
   }
   return {
     hostname,
