@@ -36,6 +36,8 @@ export { EventOptionError, events } from "./events/index.ts";
 export type {
   InvokeResponse,
   InvokeStreamResponse,
+  RecycleConfig,
+  RecycleOptions,
   SimulatorOptions,
   SpawnRuntimeOptions,
 } from "./simulator.ts";

@@ -66,6 +66,30 @@ export interface SpawnRuntimeOptions {
   env?: Record<string, string>;
 }
 
+/** What a new deployment may change (`Simulator.recycle`). */
+export type RecycleConfig = Partial<
+  Pick<
+    FunctionConfig,
+    | "environment"
+    | "handler"
+    | "memorySizeMB"
+    | "timeoutSeconds"
+    | "initTimeoutSeconds"
+    | "logFormat"
+    | "taskRoot"
+  >
+>;
+
+/** Options of `Simulator.recycle`. */
+export interface RecycleOptions {
+  /** Why (shown in the recycle events), e.g. "change". */
+  reason?: string;
+  /** Let in-flight invocations run to their end (default); false cancels them (Sandbox.Failure). */
+  wait?: boolean;
+  /** Function settings the new environments get. */
+  config?: RecycleConfig;
+}
+
 /** What `invoke` returns: the payload and, for failures, the function error. */
 export interface InvokeResponse extends InvocationResult {
   /** The payload as text. */
@@ -277,6 +301,28 @@ export class Simulator implements AsyncDisposable {
       throw error;
     }
     return simulator;
+  }
+
+  /**
+   * A new deployment, as Lambda makes one when the code changes (watch mode): every environment
+   * finishes its in-flight invocation (`wait`, the default) or has it cancelled, runs its shutdown
+   * phase (`spindown`), and fresh environments start their init (runtime and extensions relaunched,
+   * new log streams); invocations that arrive meanwhile wait and are served by the new ones.
+   * `config` changes what a deployment may change. Resolves once the new environments have started
+   * their init.
+   */
+  async recycle(options: RecycleOptions = {}): Promise<void> {
+    const { reason = "recycle", wait = true, config } = options;
+    // Checked before anything stops: a bad value leaves the running code as it is.
+    const next = config ? resolveFunctionConfig({ ...this.config, ...config }) : undefined;
+    const started = performance.now();
+    this.events.emit("recycleStart", { reason });
+    await this.function.recycle(wait, () => {
+      // Applied once no old environment runs: every part that reads the config sees the new one.
+      if (next) Object.assign(this.config as FunctionConfig, next);
+      this.openInitialEnvironments();
+    });
+    this.events.emit("recycleEnd", { reason, durationMs: performance.now() - started });
   }
 
   /** The environments that exist from the start: the provisioned ones, or one on-demand. */

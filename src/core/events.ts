@@ -61,7 +61,15 @@ export type SimulatorEventMap = {
   [K in keyof EnvironmentEventMap]: K extends InvocationEventName
     ? EnvironmentEventMap[K]
     : EnvironmentEventMap[K] & { environmentId: string };
-};
+} & FunctionEventMap;
+
+/** Events of the function as a whole, not of one environment. */
+export interface FunctionEventMap {
+  /** A new deployment begins: every environment is about to be replaced. */
+  recycleStart: { reason: string };
+  /** The old environments are gone and the new ones have started their init. */
+  recycleEnd: { reason: string; durationMs: number };
+}
 
 /** Name of a simulator event. */
 export type SimulatorEventName = keyof SimulatorEventMap;

@@ -20,6 +20,11 @@ export class InvocationQueue {
     this.waiting.push(invocation);
   }
 
+  /** Puts invocations back at the head of the queue, in the order given (they keep their place in line). */
+  requeue(invocations: readonly Invocation[]): void {
+    this.waiting.unshift(...invocations);
+  }
+
   /** The oldest waiting invocation, left in the queue. */
   peek(): Invocation | undefined {
     return this.waiting[0];

@@ -45,6 +45,13 @@ export class ExecutionEnvironment extends ResetCycle {
     this.pump();
   }
 
+  /** Takes back the invocations assigned here that no runtime has started yet (oldest first). */
+  withdrawQueued(): Invocation[] {
+    const withdrawn = this.queue.splice(0);
+    for (const invocation of withdrawn) invocation.environmentId = undefined;
+    return withdrawn;
+  }
+
   /** `GET /runtime/invocation/next`: resolves with the next invocation for the runtime. */
   async next(signal?: AbortSignal): Promise<Invocation> {
     const generation = this.generation;

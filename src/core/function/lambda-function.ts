@@ -55,6 +55,8 @@ export class LambdaFunction {
   private readonly idleTimers = new Map<string, unknown>();
   private readonly clock: Clock;
   private shuttingDown = false;
+  /** Set while a recycle replaces the environments: nothing is placed until the new ones exist. */
+  private recycling?: Promise<void>;
   private scheduling = false;
   private rescheduled = false;
 
@@ -93,10 +95,20 @@ export class LambdaFunction {
   /** Creates an environment now (the first one at start, or a provisioned one). */
   addEnvironment(initializationType: InitializationType): FunctionEnvironment {
     if (this.shuttingDown) throw new ServiceError(500, "ServiceException", "The function is shutting down");
-    const created = this.deps.createEnvironment(initializationType);
-    created.lastUsedMono = this.clock.now();
-    this.environmentsById.set(created.id, created);
-    this.armIdleTimer(created);
+    // A new environment announces its phase while it is being made, before it is in the set:
+    // placing then would see no environment and open another. Placement waits until it is in.
+    const outer = !this.scheduling;
+    this.scheduling = true;
+    let created: FunctionEnvironment;
+    try {
+      created = this.deps.createEnvironment(initializationType);
+      created.lastUsedMono = this.clock.now();
+      this.environmentsById.set(created.id, created);
+      this.armIdleTimer(created);
+    } finally {
+      if (outer) this.scheduling = false;
+    }
+    if (outer && this.rescheduled) this.schedule();
     return created;
   }
 
@@ -140,9 +152,46 @@ export class LambdaFunction {
     await Promise.all(environments.map((environment) => environment.shutdown(reason)));
   }
 
+  /**
+   * A new deployment (watch mode, `Simulator.recycle`): every environment retires, after its
+   * in-flight invocation has run to its end (`wait`) or with it cancelled, through its shutdown
+   * phase (`spindown`); invocations not yet started, and those that arrive meanwhile, wait in the
+   * queue. Once every old environment is gone, `reopen` opens the new ones and they take the queue.
+   * A recycle asked for while one runs follows it.
+   */
+  async recycle(wait: boolean, reopen: () => void): Promise<void> {
+    while (this.recycling) await this.recycling;
+    if (this.shuttingDown) return;
+    const old = this.environments();
+    const run = async () => {
+      for (const timer of this.idleTimers.values()) this.clock.clearTimeout(timer);
+      this.idleTimers.clear();
+      // Kept in the set while they shut down: a late request of an old runtime still finds its own.
+      this.queue.requeue(old.flatMap((target) => target.environment.withdrawQueued()));
+      await Promise.all(
+        old.map(async (target) => {
+          const current = target.environment.currentInvocation;
+          if (wait && current) await current.completion;
+          await target.shutdown("spindown");
+        }),
+      );
+    };
+    this.recycling = run();
+    try {
+      await this.recycling;
+    } finally {
+      this.recycling = undefined;
+      // In the same tick as the reopening: no moment without an environment for a request to open one.
+      for (const target of old) this.environmentsById.delete(target.id);
+    }
+    if (this.shuttingDown) return;
+    reopen();
+    this.schedule();
+  }
+
   /** Places waiting invocations while environments can take them. */
   private schedule(): void {
-    if (this.shuttingDown) return;
+    if (this.shuttingDown || this.recycling) return;
     // Opening or assigning an environment announces phase changes, which schedule again: run once.
     if (this.scheduling) {
       this.rescheduled = true;

@@ -32,8 +32,13 @@ class FakeEnvironment implements FunctionEnvironment {
     return false;
   }
   get environment() {
+    const held = this.held;
     return {
-      enqueue: (invocation: Invocation) => this.held.push(invocation),
+      enqueue: (invocation: Invocation) => held.push(invocation),
+      withdrawQueued: () => held.splice(1),
+      get currentInvocation() {
+        return held[0];
+      },
     } as unknown as ExecutionEnvironment;
   }
   complete(): void {
@@ -60,6 +65,8 @@ function fn(options: Partial<ConcurrencyOptions> = {}) {
     createEnvironment: (type) => {
       const created = new FakeEnvironment(`env-${made.length + 1}`, type, events);
       made.push(created);
+      // As a real one does, it announces its first phase while it is being made.
+      events.emit("phase", { phase: "Initializing", environmentId: created.id });
       return created;
     },
   });
@@ -125,5 +132,26 @@ describe("LambdaFunction", () => {
     await lambda.shutdown("spindown");
     expect(made.map((e) => e.shutdownReason)).toEqual(["spindown", "spindown", "spindown"]);
     expect(() => lambda.submit(sync())).toThrow("shutting down");
+  });
+
+  test("recycle: the in-flight invocation ends on the old environment, what waits goes to one new one", async () => {
+    const { lambda, made } = fn();
+    const [a, b, c] = [sync(), sync(), sync()];
+    lambda.submit(a);
+    const recycled = lambda.recycle(true, () => lambda.addEnvironment("on-demand"));
+    lambda.submit(b);
+    lambda.submit(c);
+    await settle();
+    // Nothing moves while the old one finishes, and it is not shut down before.
+    expect(made).toHaveLength(1);
+    expect(made[0]?.shutdownReason).toBeUndefined();
+    made[0]?.complete();
+    await recycled;
+    expect(made[0]?.shutdownReason).toBe("spindown");
+    // One new environment (its phase event while being made opened no second one), with b; c waits.
+    expect(made).toHaveLength(2);
+    expect(made[1]?.held.map((i) => i.id)).toEqual([b.id]);
+    expect(lambda.queuedCount).toBe(1);
+    expect(lambda.environments().map((e) => e.id)).toEqual(["env-2"]);
   });
 });
