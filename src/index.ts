@@ -43,3 +43,13 @@ export type {
 } from "./simulator.ts";
 export { Simulator, WaitTimeoutError } from "./simulator.ts";
 export { SimulatorBuilder } from "./simulator-builder.ts";
+export type { BuildResult } from "./watch/build-runner.ts";
+export type {
+  OnChangeMode,
+  WatchEvent,
+  Watcher,
+  WatchOptions,
+  WatchRecycleConfig,
+  WatchTarget,
+} from "./watch/watch.ts";
+export { watch } from "./watch/watch.ts";

@@ -73,6 +73,11 @@ export const functionArgs = {
     description:
       "How the function URL answers: BUFFERED, or RESPONSE_STREAM (bytes as the runtime sends them)",
   },
+  config: {
+    type: "string",
+    description:
+      "Config file of these options (default: lambda-sim.json or lambda-sim.jsonc here, if present)",
+  },
   "stream-bandwidth-limit": {
     type: "boolean",
     description: "Cap streamed responses as Lambda does: 6 MB uncapped, then 2 MB/s",

@@ -15,10 +15,11 @@ const main = defineCommand({
     run: () => import("./run.ts").then((m) => m.runCommand),
     invoke: () => import("./invoke.ts").then((m) => m.invokeCommand),
     events: () => import("./events.ts").then((m) => m.eventsCommand),
+    watch: () => import("./watch.ts").then((m) => m.watchCommand),
   },
 });
 
-const commands = ["serve", "run", "invoke", "events"];
+const commands = ["serve", "run", "invoke", "events", "watch"];
 const [first] = process.argv.slice(2);
 if (first !== undefined && !first.startsWith("-") && !commands.includes(first)) {
   process.stderr.write(

@@ -77,9 +77,11 @@ export const runCommand = defineCommand({
       "Invoke a runtime once per --event and print each response as one JSON line; exit 0 iff all succeeded",
   },
   args: runArgs,
-  async run({ args, rawArgs }) {
+  async run({ args: given, rawArgs: givenArgv }) {
     try {
-      assertKnownFlags(rawArgs, Object.keys(runArgs));
+      assertKnownFlags(givenArgv, Object.keys(runArgs));
+      const { withConfigFile } = await import("./config-file.ts");
+      const { args, rawArgs } = withConfigFile(given, givenArgv, Object.keys(runArgs));
       const bootstrap = commandAfterDash(rawArgs);
       if (bootstrap.length === 0)
         throw new UsageError("run needs a bootstrap: lambda-sim run --event '{}' -- ./bootstrap");

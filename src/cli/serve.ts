@@ -11,12 +11,16 @@ export const serveCommand = defineCommand({
       "Serve the Runtime, Extensions and Invoke APIs; with `-- <bootstrap> [args]` start the runtime and run init at once",
   },
   args: functionArgs,
-  async run({ args, rawArgs }) {
+  async run({ args: given, rawArgs: givenArgv }) {
     try {
-      assertKnownFlags(rawArgs, Object.keys(functionArgs));
-      const bootstrap = commandAfterDash(rawArgs);
+      assertKnownFlags(givenArgv, Object.keys(functionArgs));
       // Loaded only now: --help must not pay for the whole simulator.
-      const { exitOnSignals, startFromCli } = await import("./start.ts");
+      const [{ exitOnSignals, startFromCli }, { withConfigFile }] = await Promise.all([
+        import("./start.ts"),
+        import("./config-file.ts"),
+      ]);
+      const { args, rawArgs } = withConfigFile(given, givenArgv, Object.keys(functionArgs));
+      const bootstrap = commandAfterDash(rawArgs);
       const simulator = await startFromCli(args, rawArgs);
       const waiting = bootstrap.length > 0 ? "" : " (no bootstrap: waiting for a runtime started elsewhere)";
       process.stdout.write(

@@ -57,13 +57,21 @@ export async function startFromCli(args: FunctionArgValues, rawArgs: readonly st
   }
 }
 
-/** Shuts the simulator down on SIGINT/SIGTERM and on fatal errors, then exits. */
-export function exitOnSignals(simulator: Simulator, onExit: () => void = () => {}): Promise<void> {
+/**
+ * Shuts the simulator down on SIGINT/SIGTERM and on fatal errors, then exits; `beforeShutdown`
+ * stops what could start processes meanwhile (watch mode's reloads).
+ */
+export function exitOnSignals(
+  simulator: Simulator,
+  onExit: () => void = () => {},
+  beforeShutdown: () => Promise<void> = async () => {},
+): Promise<void> {
   return new Promise((resolve) => {
     let stopping = false;
     const stop = async (code: number) => {
       if (stopping) return;
       stopping = true;
+      await beforeShutdown().catch(() => {});
       await simulator.shutdown();
       onExit();
       resolve();

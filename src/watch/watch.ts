@@ -3,7 +3,7 @@
  * deployment would. One reload at a time; changes seen during a reload queue exactly one more.
  */
 import { existsSync } from "node:fs";
-import { relative, resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import type { FunctionConfig } from "../core/config.ts";
 import { type BuildResult, type RunningBuild, runBuild } from "./build-runner.ts";
 import { ChangeDebouncer } from "./debounce.ts";
@@ -129,15 +129,19 @@ class ReloadLoop implements Watcher {
         // Editors' and sed's temporary files come and go within the quiet period: name what is
         // there, unless the change was only deletions.
         const present = [...this.queued].filter((path) => existsSync(path));
-        const files = (present.length > 0 ? present : [...this.queued]).map(
-          (path) => relative(this.cwd, path) || path,
-        );
+        const files = (present.length > 0 ? present : [...this.queued]).map((path) => this.shown(path));
         this.queued.clear();
         await this.reload(files);
       }
     } finally {
       this.running = undefined;
     }
+  }
+
+  /** A path as the user knows it: relative to cwd when inside it, else absolute. */
+  private shown(path: string): string {
+    const rel = relative(this.cwd, path);
+    return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? path : rel;
   }
 
   private async reload(files: string[]): Promise<void> {
