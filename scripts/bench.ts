@@ -26,6 +26,7 @@ import { type InvokeFigures, PAYLOAD, runInvokes } from "./bench/invoke-load.ts"
 import { machineInfo } from "./bench/machine.ts";
 import { type MemoryFigures, runMemory } from "./bench/memory.ts";
 import { progress } from "./bench/progress.ts";
+import { type ReloadFigures, runReloads } from "./bench/reload.ts";
 import { type BenchResult, renderTable } from "./bench/report.ts";
 import { runScaling, type ScalingFigures } from "./bench/scaling.ts";
 import { stillRunning } from "./bench/sim-children.ts";
@@ -45,6 +46,8 @@ const FREEZE_ADDED_P50_TARGET_MS = 1;
 const SCALING = { levels: [1, 2, 4, 8], callers: 8, sleepMs: 50, targetRatio: 0.8 };
 /** Issue 12: streaming 100 MB grows the simulator's RSS by at most 16 MB (nothing is collected). */
 const STREAMING = { ttfbRuns: 20, targetGrowthMb: 16 };
+/** Issue 13: a file write to the new code's init done within 10 ms of a bare respawn, 20 reloads. */
+const RELOAD = { reloads: 20, debounceMs: 0, targetMarginMs: 10 };
 /** Issue 11: what one more idle environment costs the simulator's own process. */
 const MEMORY = { environments: 10, targetPerEnvironmentMb: 1 };
 
@@ -195,6 +198,17 @@ async function main(): Promise<BenchResult> {
     `streaming: ${streaming.throughputMbPerSec} MB/s, first byte p50 ${streaming.ttfbP50Ms} ms, RSS +${streaming.rssGrowthMb} MB`,
   );
 
+  progress(`watch mode: ${RELOAD.reloads} reloads and as many bare respawns, taking turns`);
+  const reload: ReloadFigures = await runReloads(
+    RELOAD.reloads,
+    RELOAD.debounceMs,
+    RELOAD.targetMarginMs,
+    simPids,
+  );
+  progress(
+    `watch mode: change to ready p50 ${reload.readyP50Ms} ms, to answer ${reload.answerP50Ms} ms; floor ${reload.floorP50Ms} ms`,
+  );
+
   // Same invoke count on both sides: the throughput ratio is the inverse ratio of the timed durations.
   const ratio = floor.totalMs / simulator.totalMs;
   return {
@@ -217,6 +231,7 @@ async function main(): Promise<BenchResult> {
     scaling,
     memory,
     streaming,
+    reload,
     survivors: [...survivors(), ...simLeftover, ...stillRunning([...simPids])],
     totalMs: round(performance.now() - started, 0),
   };
