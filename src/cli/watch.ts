@@ -63,6 +63,11 @@ function watchEventLine(event: WatchEvent): { line: string; stream: "stdout" | "
         line: `lambda-sim reloaded in ${Math.round(event.durationMs)} ms (${triggers(event.files)})`,
         stream: "stdout",
       };
+    case "buildWroteWatched":
+      return {
+        line: `lambda-sim: the build wrote ${triggers(event.files)}, which is watched: if it is build output, add --ignore or a .gitignore entry for it, or each build will cause another reload`,
+        stream: "stderr",
+      };
     case "error":
       return {
         line: `lambda-sim: reload failed: ${event.error.message}; the previous code keeps serving`,
@@ -143,6 +148,24 @@ export const watchCommand = defineCommand({
         }
         return next;
       };
+      if (build) {
+        // The first build runs before the start, so the code served from the start is fresh (and a
+        // bootstrap the build makes exists); a failure leaves what an earlier build made.
+        const { runBuild } = await import("../watch/build-runner.ts");
+        printWatchEvent({ type: "buildStart", command: build });
+        const first = runBuild(build, (line, stream) =>
+          printWatchEvent({ type: "buildOutput", line, stream }),
+        );
+        // The build has a process group of its own, out of reach of the terminal's Ctrl-C.
+        const interrupt = () => {
+          first.kill();
+          process.exit(130);
+        };
+        process.on("SIGINT", interrupt).on("SIGTERM", interrupt);
+        const result = await first.done;
+        process.off("SIGINT", interrupt).off("SIGTERM", interrupt);
+        printWatchEvent({ type: "buildEnd", result });
+      }
       const simulator = await startFromCli(args, rawArgs);
       process.stdout.write(
         `lambda-sim ready on ${simulator.url()} AWS_LAMBDA_RUNTIME_API=${simulator.runtimeApiUrl()}\n`,
@@ -156,7 +179,11 @@ export const watchCommand = defineCommand({
           paths: watched,
           debounceMs,
           ignore: repeated(rawArgs, "ignore"),
-          ignorePaths: telemetryFile ? [telemetryFile] : [],
+          // Files the simulator writes, and the bootstrap when a build makes it: changes that are ours.
+          ignorePaths: [
+            ...(telemetryFile ? [telemetryFile] : []),
+            ...(build ? [bootstrap[0] as string] : []),
+          ],
           build,
           onChange,
           config,

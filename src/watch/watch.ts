@@ -39,7 +39,9 @@ export type WatchEvent =
   | { type: "buildOutput"; line: string; stream: "stdout" | "stderr" }
   | { type: "buildEnd"; result: BuildResult }
   | { type: "reloaded"; files: string[]; durationMs: number }
-  | { type: "error"; files: string[]; error: Error };
+  | { type: "error"; files: string[]; error: Error }
+  /** Files changed while the build ran, and nothing else, caused this reload: probably build output. */
+  | { type: "buildWroteWatched"; files: string[] };
 
 /** Options of watch(). */
 export interface WatchOptions {
@@ -85,6 +87,10 @@ class ReloadLoop implements Watcher {
   private running: Promise<void> | undefined;
   private build: RunningBuild | undefined;
   private closed = false;
+  /** Paths changed while the current build ran. */
+  private duringBuild = new Set<string>();
+  /** Paths already named in a buildWroteWatched event (named once each). */
+  private readonly named = new Set<string>();
 
   constructor(
     private readonly target: WatchTarget,
@@ -101,7 +107,15 @@ class ReloadLoop implements Watcher {
       roots: options.paths.map((path) => resolve(this.cwd, path)),
     });
     this.debouncer = new ChangeDebouncer(debounceMs, (paths) => this.enqueue(paths));
-    this.watcher = watchPaths(options.paths, rules, (path) => this.debouncer.add(path), this.cwd);
+    this.watcher = watchPaths(
+      options.paths,
+      rules,
+      (path) => {
+        if (this.build) this.duringBuild.add(path);
+        this.debouncer.add(path);
+      },
+      this.cwd,
+    );
   }
 
   async close(): Promise<void> {
@@ -130,12 +144,27 @@ class ReloadLoop implements Watcher {
         // there, unless the change was only deletions.
         const present = [...this.queued].filter((path) => existsSync(path));
         const files = (present.length > 0 ? present : [...this.queued]).map((path) => this.shown(path));
+        this.noticeBuildOutput([...this.queued]);
         this.queued.clear();
         await this.reload(files);
       }
     } finally {
       this.running = undefined;
     }
+  }
+
+  /**
+   * A build that writes into a watched path reloads itself forever: say so once, naming the files,
+   * when everything that triggered this reload changed while the last build ran.
+   */
+  private noticeBuildOutput(paths: string[]): void {
+    const written = this.duringBuild;
+    this.duringBuild = new Set();
+    if (paths.length === 0 || !paths.every((path) => written.has(path))) return;
+    const fresh = paths.filter((path) => !this.named.has(path));
+    if (fresh.length === 0) return;
+    for (const path of fresh) this.named.add(path);
+    this.options.onEvent?.({ type: "buildWroteWatched", files: fresh.map((path) => this.shown(path)) });
   }
 
   /** A path as the user knows it: relative to cwd when inside it, else absolute. */

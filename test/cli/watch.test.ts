@@ -120,6 +120,71 @@ describe("lambda-sim watch", () => {
     expect(await cli.finished()).toBe(0);
   });
 
+  test("--build runs once before the start: the bootstrap it makes is served", async () => {
+    const { src } = functionDir();
+    const out = join(tempDir(), "made-by-build.ts");
+    const cli = await startWatchCli([
+      "--watch",
+      src,
+      "--build",
+      `cp '${join(src, "bootstrap.ts")}' '${out}' && echo made`,
+      "--",
+      out,
+    ]);
+    expect(cli.stderr.text).toContain("[build] made\n");
+    expect((await answer(cli.url)).version).toBe("v1");
+    cli.proc.kill("SIGINT");
+    expect(await cli.finished()).toBe(0);
+  });
+
+  test("Ctrl-C during the first build ends the build too", async () => {
+    const { src, bootstrap } = functionDir();
+    const tag = marker();
+    const cli = spawnCli([
+      "watch",
+      "--port",
+      "0",
+      "--watch",
+      src,
+      "--build",
+      `sh -c 'echo started; sleep 60' ${tag}`,
+      "--",
+      bootstrap,
+    ]);
+    await cli.stderr.waitFor(/\[build\] started\n/);
+    cli.proc.kill("SIGINT");
+    expect(await cli.finished()).toBe(130);
+    await waitForNoProcessWithArg(tag);
+  });
+
+  test("with --build the bootstrap is build output: the build writing it does not reload again", async () => {
+    const { dir, src } = functionDir();
+    writeRuntime(join(dir, "handler.ts"), "v1");
+    const bootstrap = join(src, "built.ts");
+    writeRuntime(bootstrap, "v0");
+    const build = `cp '${join(dir, "handler.ts")}' '${bootstrap}'`;
+    const cli = await startWatchCli([
+      "--watch",
+      src,
+      "--watch",
+      join(dir, "handler.ts"),
+      "--build",
+      build,
+      "--",
+      bootstrap,
+    ]);
+    writeRuntime(join(dir, "handler.ts"), "v2");
+    await cli.stdout.waitFor(/lambda-sim reloaded in \d+ ms \(.*handler\.ts\)\n/);
+    expect((await answer(cli.url)).version).toBe("v2");
+    // The next reload is the next edit's: the build's own write caused none in between.
+    writeFileSync(join(src, "marker.txt"), "x");
+    await cli.stdout.waitFor(/lambda-sim reloaded in \d+ ms \(.*marker\.txt\)\n/);
+    expect(cli.stdout.text.match(/lambda-sim change: /g)).toHaveLength(2);
+    expect(cli.stderr.text).not.toContain("which is watched");
+    cli.proc.kill("SIGINT");
+    expect(await cli.finished()).toBe(0);
+  });
+
   test("the config file and the env file are re-read on each reload, and a change to them is a reload", async () => {
     const { src, bootstrap } = functionDir();
     const config = join(tempDir(), "lambda-sim.jsonc");

@@ -173,6 +173,25 @@ describe("watch(): builds", () => {
     expect((await answer(sim)).version).toBe("v2");
   });
 
+  test("a build that writes into a watched path is named once as probable build output", async () => {
+    const { dir, src, bootstrap } = project();
+    const sim = await startTracked();
+    sim.spawnRuntime([bootstrap]);
+    await answer(sim);
+    const events = new WatchEvents();
+    const watcher = startWatch(sim, {
+      paths: [src],
+      cwd: dir,
+      events,
+      build: "date +%s%N > src/generated.txt",
+    });
+    const notice = events.next("buildWroteWatched");
+    writeFileSync(join(src, "handler.txt"), "edit");
+    expect((await notice).files).toEqual([join("src", "generated.txt")]);
+    await watcher.close();
+    expect(events.count("buildWroteWatched")).toBe(1);
+  });
+
   test("the config callback is read on each reload: new environment variables reach the new runtime", async () => {
     const { dir, src, bootstrap } = project();
     const sim = await startTracked();
