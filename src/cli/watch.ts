@@ -1,5 +1,6 @@
 /** `lambda-sim watch`: serve, and on each change rebuild and start a fresh deployment (a new init). */
 import { statSync } from "node:fs";
+import { relative, resolve } from "node:path";
 import { defineCommand } from "citty";
 import type { WatchEvent, WatchRecycleConfig } from "../watch/watch.ts";
 import { functionArgs } from "./function-options.ts";
@@ -193,7 +194,11 @@ export const watchCommand = defineCommand({
         await simulator.shutdown();
         throw new UsageError((error as Error).message);
       }
-      process.stdout.write(`lambda-sim watching ${watched.join(", ")} (debounce ${debounceMs} ms)\n`);
+      const shown = watched.map((path) => {
+        const rel = relative(process.cwd(), resolve(path));
+        return rel === "" || rel.startsWith("..") ? path : rel;
+      });
+      process.stdout.write(`lambda-sim watching ${shown.join(", ")} (debounce ${debounceMs} ms)\n`);
       await exitOnSignals(
         simulator,
         () => {},

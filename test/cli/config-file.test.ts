@@ -119,6 +119,13 @@ describe("config file: validation", () => {
     ]);
   });
 
+  test("examples/lambda-sim.jsonc is a valid config file", () => {
+    expect(loadConfigFile(join(REPO_ROOT, "examples", "lambda-sim.jsonc")).values).toMatchObject({
+      "function-name": "greeter",
+      bootstrap: ["examples/runtime/bootstrap.ts"],
+    });
+  });
+
   test("lambda-sim.schema.json is generated from the schema (bun scripts/config-schema.ts)", () => {
     const file = JSON.parse(readFileSync(join(REPO_ROOT, "lambda-sim.schema.json"), "utf8"));
     expect(file).toEqual(configJsonSchema());
