@@ -137,6 +137,36 @@ describe("lambda-sim watch", () => {
     expect(await cli.finished()).toBe(0);
   });
 
+  test("with --freeze, two environments and a telemetry file inside the watched dir: one reload per change", async () => {
+    const { src, bootstrap } = functionDir();
+    const telemetry = join(src, "telemetry.jsonl");
+    const cli = await startWatchCli([
+      "--watch",
+      src,
+      "--freeze",
+      "--max-concurrency",
+      "2",
+      "--provisioned",
+      "2",
+      "--telemetry-file",
+      telemetry,
+      "--",
+      bootstrap,
+    ]);
+    const before = await Promise.all([answer(cli.url), answer(cli.url)]);
+    writeRuntime(bootstrap, "v2");
+    await cli.stdout.waitFor(/lambda-sim reloaded in/);
+    const after = await Promise.all([answer(cli.url), answer(cli.url), answer(cli.url)]);
+    expect(after.map((a) => a.version)).toEqual(["v2", "v2", "v2"]);
+    for (const { pid } of before) await waitForGroupGone(pid);
+    // The telemetry the invocations wrote (a watched file) caused no reload: the next is the marker's.
+    writeFileSync(join(src, "marker.txt"), "x");
+    await cli.stdout.waitFor(/lambda-sim reloaded in \d+ ms \(.*marker\.txt\)\n/);
+    expect(cli.stdout.text.match(/lambda-sim change: /g)).toHaveLength(2);
+    cli.proc.kill("SIGINT");
+    expect(await cli.finished()).toBe(0);
+  });
+
   test("Ctrl-C during the first build ends the build too", async () => {
     const { src, bootstrap } = functionDir();
     const tag = marker();
