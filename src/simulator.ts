@@ -316,12 +316,15 @@ export class Simulator implements AsyncDisposable {
     // Checked before anything stops: a bad value leaves the running code as it is.
     const next = config ? resolveFunctionConfig({ ...this.config, ...config }) : undefined;
     const started = performance.now();
-    this.events.emit("recycleStart", { reason });
-    await this.function.recycle(wait, () => {
-      // Applied once no old environment runs: every part that reads the config sees the new one.
-      if (next) Object.assign(this.config as FunctionConfig, next);
-      this.openInitialEnvironments();
-    });
+    await this.function.recycle(
+      wait,
+      () => {
+        // Applied once no old environment runs: every part that reads the config sees the new one.
+        if (next) Object.assign(this.config as FunctionConfig, next);
+        this.openInitialEnvironments();
+      },
+      () => this.events.emit("recycleStart", { reason }),
+    );
     this.events.emit("recycleEnd", { reason, durationMs: performance.now() - started });
   }
 

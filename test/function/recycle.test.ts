@@ -132,4 +132,21 @@ describe("Simulator.recycle", () => {
     expect(after.some((r) => oldPids.has(r.json<Answer>().pid))).toBe(false);
     await endsClean(sim, pids);
   });
+
+  test("an invoke sent from a recycleStart listener, and a second recycle behind the first, see the new code", async () => {
+    const { sim, pids, write } = await versionedFunction();
+    await answer(sim);
+    write("v2");
+    let fromListener: Promise<Answer> | undefined;
+    const off = sim.events.on("recycleStart", () => {
+      fromListener ??= sim.invoke({}).then((r) => r.json<Answer>());
+    });
+    const first = sim.recycle();
+    const second = sim.recycle();
+    await Promise.all([first, second]);
+    off();
+    expect((await fromListener)?.version).toBe("v2");
+    expect((await answer(sim)).version).toBe("v2");
+    await endsClean(sim, pids);
+  });
 });

@@ -159,11 +159,15 @@ export class LambdaFunction {
    * queue. Once every old environment is gone, `reopen` opens the new ones and they take the queue.
    * A recycle asked for while one runs follows it.
    */
-  async recycle(wait: boolean, reopen: () => void): Promise<void> {
+  async recycle(wait: boolean, reopen: () => void, onStart: () => void = () => {}): Promise<void> {
     while (this.recycling) await this.recycling;
     if (this.shuttingDown) return;
+    // Placement stops before anyone hears of the recycle: an invoke sent on `onStart` waits too.
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.recycling = promise;
     const old = this.environments();
-    const run = async () => {
+    try {
+      onStart();
       for (const timer of this.idleTimers.values()) this.clock.clearTimeout(timer);
       this.idleTimers.clear();
       // Kept in the set while they shut down: a late request of an old runtime still finds its own.
@@ -175,14 +179,11 @@ export class LambdaFunction {
           await target.shutdown("spindown");
         }),
       );
-    };
-    this.recycling = run();
-    try {
-      await this.recycling;
     } finally {
       this.recycling = undefined;
       // In the same tick as the reopening: no moment without an environment for a request to open one.
       for (const target of old) this.environmentsById.delete(target.id);
+      resolve();
     }
     if (this.shuttingDown) return;
     reopen();
