@@ -171,10 +171,12 @@ class Exchange implements HttpRequest, HttpResponse {
       const known = this.fields.get(key);
       this.fields.set(key, known === undefined ? value : `${known}, ${value}`);
     }
-    const options = (this.fields.get("connection") ?? "")
-      .toLowerCase()
-      .split(",")
-      .map((o) => o.trim());
+    const connectionField = this.fields.get("connection");
+    const options =
+      connectionField
+        ?.toLowerCase()
+        .split(",")
+        .map((o) => o.trim()) ?? [];
     this.keepAlive = version === "1.1" ? !options.includes("close") : options.includes("keep-alive");
     this.head = method === "HEAD";
   }

@@ -50,7 +50,7 @@ export function invokeRoutes(target: InvokeTarget): NodeRoute {
       if (encoded === "" || encoded.includes("/")) continue;
       let functionName: string;
       try {
-        functionName = decodeURIComponent(encoded);
+        functionName = encoded.includes("%") ? decodeURIComponent(encoded) : encoded;
       } catch {
         return false;
       }
