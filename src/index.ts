@@ -36,13 +36,12 @@ export { EventOptionError, events } from "./events/index.ts";
 export type {
   InvokeResponse,
   InvokeStreamResponse,
-  RecycleConfig,
-  RecycleOptions,
   SimulatorOptions,
   SpawnRuntimeOptions,
 } from "./simulator.ts";
 export { Simulator, WaitTimeoutError } from "./simulator.ts";
 export { SimulatorBuilder } from "./simulator-builder.ts";
+export type { RecycleConfig, RecycleOptions } from "./simulator-options.ts";
 export type { BuildResult } from "./watch/build-runner.ts";
 export type {
   OnChangeMode,

@@ -56,3 +56,27 @@ export interface SimulatorOptions extends Partial<FunctionConfig> {
   /** How the function URL answers: `BUFFERED` (default) or `RESPONSE_STREAM` (bytes as they come). */
   httpInvokeMode?: FunctionUrlInvokeMode;
 }
+
+/** What a new deployment may change (`Simulator.recycle`). */
+export type RecycleConfig = Partial<
+  Pick<
+    FunctionConfig,
+    | "environment"
+    | "handler"
+    | "memorySizeMB"
+    | "timeoutSeconds"
+    | "initTimeoutSeconds"
+    | "logFormat"
+    | "taskRoot"
+  >
+>;
+
+/** Options of `Simulator.recycle`. */
+export interface RecycleOptions {
+  /** Why (shown in the recycle events), e.g. "change". */
+  reason?: string;
+  /** Let in-flight invocations run to their end (default); false cancels them (Sandbox.Failure). */
+  wait?: boolean;
+  /** Function settings the new environments get. */
+  config?: RecycleConfig;
+}

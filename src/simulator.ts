@@ -28,7 +28,7 @@ import { listenSandbox, type NodeRoute } from "./http/sandbox-listener.ts";
 import { resolveExecutable } from "./process/process-group.ts";
 import { MAX_REQUEST_BODY_BYTES, type ProcessSpec, Sandbox, type SandboxContext } from "./sandbox.ts";
 import { SimulatorBuilder } from "./simulator-builder.ts";
-import type { SimulatorOptions } from "./simulator-options.ts";
+import type { RecycleOptions, SimulatorOptions } from "./simulator-options.ts";
 
 export type { SimulatorOptions } from "./simulator-options.ts";
 
@@ -64,30 +64,6 @@ export interface SpawnRuntimeOptions {
   cwd?: string;
   /** Extra environment variables for this process only (on top of the function's). */
   env?: Record<string, string>;
-}
-
-/** What a new deployment may change (`Simulator.recycle`). */
-export type RecycleConfig = Partial<
-  Pick<
-    FunctionConfig,
-    | "environment"
-    | "handler"
-    | "memorySizeMB"
-    | "timeoutSeconds"
-    | "initTimeoutSeconds"
-    | "logFormat"
-    | "taskRoot"
-  >
->;
-
-/** Options of `Simulator.recycle`. */
-export interface RecycleOptions {
-  /** Why (shown in the recycle events), e.g. "change". */
-  reason?: string;
-  /** Let in-flight invocations run to their end (default); false cancels them (Sandbox.Failure). */
-  wait?: boolean;
-  /** Function settings the new environments get. */
-  config?: RecycleConfig;
 }
 
 /** What `invoke` returns: the payload and, for failures, the function error. */

@@ -4,25 +4,14 @@
  */
 import { existsSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
-import type { FunctionConfig } from "../core/config.ts";
+import type { RecycleConfig } from "../simulator-options.ts";
 import { type BuildResult, type RunningBuild, runBuild } from "./build-runner.ts";
 import { ChangeDebouncer } from "./debounce.ts";
 import { type FileWatcher, watchPaths } from "./file-watcher.ts";
 import { IgnoreRules } from "./ignore-rules.ts";
 
-/** The function settings a new deployment may change (the same fields as the simulator's RecycleConfig). */
-export type WatchRecycleConfig = Partial<
-  Pick<
-    FunctionConfig,
-    | "environment"
-    | "handler"
-    | "memorySizeMB"
-    | "timeoutSeconds"
-    | "initTimeoutSeconds"
-    | "logFormat"
-    | "taskRoot"
-  >
->;
+/** The function settings a new deployment may change (the simulator's RecycleConfig). */
+export type WatchRecycleConfig = RecycleConfig;
 
 /** What watch() reloads: a Simulator, or anything that recycles the same way. */
 export interface WatchTarget {
