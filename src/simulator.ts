@@ -24,7 +24,7 @@ import { invocationTenant } from "./core/tenancy.ts";
 import type { InitializationType } from "./core/vocabulary.ts";
 import { type ListeningServer, listen } from "./http/listener.ts";
 import { runtimeRoutes } from "./http/runtime.ts";
-import { listenSandbox, type NodeRoute } from "./http/sandbox-listener.ts";
+import { listenSandbox, type SandboxRoute } from "./http/sandbox-listener.ts";
 import { resolveExecutable } from "./process/process-group.ts";
 import { MAX_REQUEST_BODY_BYTES, type ProcessSpec, Sandbox, type SandboxContext } from "./sandbox.ts";
 import { SimulatorBuilder } from "./simulator-builder.ts";
@@ -239,7 +239,7 @@ export class Simulator implements AsyncDisposable {
         const env = () => simulator.primary().environment;
         const runtime = runtimeRoutes(env, simulator.config);
         // The Invoke API is served natively too once its module is loaded (Elysia until then).
-        let invokes: NodeRoute | undefined;
+        let invokes: SandboxRoute | undefined;
         simulator.server = listenSandbox(
           (req, res) => runtime(req, res) || (invokes?.(req, res) ?? false),
           apps.then(({ lambdaApp, invokeRoutes }) => {

@@ -15,7 +15,7 @@ import {
   serviceErrorAnswer,
 } from "./invoke.ts";
 import { INVOKE_STREAM_PATH, invokeWithResponseStream } from "./invoke-stream.ts";
-import type { NodeRoute } from "./sandbox-listener.ts";
+import type { SandboxRoute } from "./sandbox-listener.ts";
 
 /** Largest Invoke API body read (the operations check Lambda's own limits below it). */
 const BODY_LIMIT = 256 * 1024 * 1024;
@@ -40,7 +40,7 @@ function serviceRequest(req: HttpRequest): ServiceRequest {
 }
 
 /** The Invoke API's POST routes, served natively. */
-export function invokeRoutes(target: InvokeTarget): NodeRoute {
+export function invokeRoutes(target: InvokeTarget): SandboxRoute {
   return (req, res) => {
     const path = req.path;
     if (req.method !== "POST") return false;

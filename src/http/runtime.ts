@@ -11,7 +11,7 @@ import { METHOD_NOT_ALLOWED } from "./errors.ts";
 import { H } from "./headers.ts";
 import type { HttpRequest, HttpResponse } from "./http1.ts";
 import { ACCEPTED, answerResponse, contentTypeOf, RUNTIME_BODY_LIMIT } from "./runtime-response.ts";
-import type { NodeRoute } from "./sandbox-listener.ts";
+import type { SandboxRoute } from "./sandbox-listener.ts";
 
 const PREFIX = "/2018-06-01/runtime";
 const INVOCATION = `${PREFIX}/invocation/`;
@@ -83,7 +83,7 @@ function decoded(segment: string): string {
 }
 
 /** Routes of the Runtime API of the environment `env()` (resolved per request). */
-export function runtimeRoutes(env: () => ExecutionEnvironment, config: FunctionConfig): NodeRoute {
+export function runtimeRoutes(env: () => ExecutionEnvironment, config: FunctionConfig): SandboxRoute {
   return (req, res) => {
     const path = req.path;
     if (!path.startsWith("/2018-06-01/")) return false;

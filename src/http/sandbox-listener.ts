@@ -9,12 +9,12 @@ import { fetchRequest, sendError, sendFetchResponse } from "./bridge.ts";
 import { type HttpRequest, type HttpResponse, listenHttp } from "./http1.ts";
 import type { FetchHandler, ListeningServer, ListenOptions } from "./listener.ts";
 
-/** A route served natively; returns false when the request is not its own. */
-export type NodeRoute = (req: HttpRequest, res: HttpResponse) => boolean;
+/** A route the sandbox listener serves itself; returns false when the request is not its own. */
+export type SandboxRoute = (req: HttpRequest, res: HttpResponse) => boolean;
 
 /** Serves `route` first, then `app`, on `hostname:port`. */
 export function listenSandbox(
-  route: NodeRoute,
+  route: SandboxRoute,
   app: FetchHandler | Promise<FetchHandler>,
   options: ListenOptions,
 ): ListeningServer {
