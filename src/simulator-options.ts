@@ -21,6 +21,8 @@ export interface SimulatorOptions extends Partial<FunctionConfig> {
   telemetryFile?: string;
   /** Capture telemetry in memory from the start (see enableTelemetryCapture). */
   captureTelemetry?: boolean;
+  /** Bound of the in-memory capture, in estimated bytes (default 16 MiB); the oldest events go first. */
+  telemetryCaptureLimitBytes?: number;
   /** How far a subscriber may fall behind before events are dropped, in bytes (default 16 × its maxBytes). */
   telemetryQueueLimitBytes?: number;
   /** `FreezeMode.Process` stops every process between invocations, as Lambda freezes the environment. */

@@ -120,6 +120,7 @@ export class Simulator implements AsyncDisposable {
   private readonly maxConcurrency: number;
   private readonly provisioned: number;
   private capture?: TelemetryCapture;
+  private readonly captureLimitBytes?: number;
   private inits = 0;
   /** The environment primary() gave last (still answered after the shutdown cleared the set). */
   private lastPrimary?: Sandbox;
@@ -138,6 +139,7 @@ export class Simulator implements AsyncDisposable {
       shutdownTimeoutMs,
       telemetryFile,
       captureTelemetry = false,
+      telemetryCaptureLimitBytes,
       telemetryQueueLimitBytes,
       freezeMode = FreezeMode.None,
       asyncRetry,
@@ -187,7 +189,16 @@ export class Simulator implements AsyncDisposable {
     // Level and reporter are explicit: consola's defaults hide logs when NODE_ENV=test or TEST is
     // set (as under `bun test`) and prefix every line with `[log]` when CI is set.
     this.logger = logger ?? createConsola({ level: LogLevels.info, reporters: [plainStderr] });
-    if (captureTelemetry) this.capture = new TelemetryCapture();
+    if (
+      telemetryCaptureLimitBytes !== undefined &&
+      !(Number.isInteger(telemetryCaptureLimitBytes) && telemetryCaptureLimitBytes > 0)
+    ) {
+      throw new ConfigurationError(
+        `telemetryCaptureLimitBytes: must be a positive integer, got ${telemetryCaptureLimitBytes}`,
+      );
+    }
+    this.captureLimitBytes = telemetryCaptureLimitBytes;
+    if (captureTelemetry) this.capture = new TelemetryCapture(undefined, telemetryCaptureLimitBytes);
     this.context = {
       config: this.config,
       events: this.events,
@@ -614,8 +625,8 @@ export class Simulator implements AsyncDisposable {
   }
 
   /** Starts keeping telemetry events in memory (bounded; off until called). */
-  enableTelemetryCapture(limit = 50_000): void {
-    this.capture ??= new TelemetryCapture(limit);
+  enableTelemetryCapture(limit = 50_000, limitBytes = this.captureLimitBytes): void {
+    this.capture ??= new TelemetryCapture(limit, limitBytes);
     for (const sandbox of this.sandboxes()) sandbox.hub.capture = this.capture;
   }
 

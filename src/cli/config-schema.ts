@@ -39,6 +39,11 @@ export const CONFIG_PROPERTIES = {
   "extensions-dir": Type.String({ description: "Start every executable in DIR as an extension" }),
   "shutdown-timeout": Type.Integer({ minimum: 0, description: "Shutdown phase budget in ms (debugging)" }),
   "telemetry-file": Type.String({ description: "Append every telemetry event to FILE as JSON lines" }),
+  "telemetry-capture-mb": Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 65536,
+    description: "Keep at most MB of telemetry in memory for the control API (default 16)",
+  }),
   freeze: Type.Boolean({ description: "Freeze (SIGSTOP) every process between invocations" }),
   "max-concurrency": Type.Integer({ minimum: 0, maximum: 1000, description: "Up to N environments at once" }),
   throttle: Type.Boolean({ description: "Answer 429 when every environment is busy instead of queueing" }),

@@ -35,6 +35,10 @@ export const functionArgs = {
     description: "Shutdown phase budget in ms, replacing Lambda's 0/500/2000 (debugging)",
   },
   "telemetry-file": { type: "string", description: "Append every telemetry event to FILE as JSON lines" },
+  "telemetry-capture-mb": {
+    type: "string",
+    description: "Keep at most MB of telemetry in memory for the control API (default 16; oldest go first)",
+  },
   freeze: {
     type: "boolean",
     description: "Freeze (SIGSTOP) every process between invocations, as Lambda does",
@@ -137,6 +141,16 @@ function envPairs(values: string[]): Record<string, string> {
   return env;
 }
 
+/** `--telemetry-capture-mb` in bytes. */
+function captureMegabytes(value: string | undefined): number | undefined {
+  const megabytes = numberFlag(value, "telemetry-capture-mb");
+  if (megabytes === undefined) return undefined;
+  if (!(megabytes > 0 && megabytes <= 65536)) {
+    throw new UsageError(`--telemetry-capture-mb must be more than 0 and at most 65536, got ${megabytes}`);
+  }
+  return Math.ceil(megabytes * 1024 * 1024);
+}
+
 /** Turns the shared flags into simulator options (values are validated again by the config schema). */
 export function simulatorOptionsFromArgs(
   args: FunctionArgValues,
@@ -200,6 +214,7 @@ export function simulatorOptionsFromArgs(
     environment,
     shutdownTimeoutMs,
     telemetryFile: text("telemetry-file"),
+    telemetryCaptureLimitBytes: captureMegabytes(text("telemetry-capture-mb")),
     freezeMode: args.freeze === true ? FreezeMode.Process : FreezeMode.None,
     maxConcurrency: numberFlag(text("max-concurrency"), "max-concurrency", true),
     throttle: args.throttle === true,
