@@ -57,6 +57,18 @@ function closing(response: Response): Response {
 }
 
 /**
+ * `request` with a URL that parses: for an HTTP/1.0 request without Host, Bun leaves `request.url`
+ * relative (the bare target), and with a malformed Host it is no URL; `new URL` and the routers
+ * reject both, so such a request is routed by its path alone.
+ */
+function parsable(request: Request, port: number | undefined): Request {
+  const url = request.url;
+  if (!url.startsWith("/") && URL.canParse(url)) return request;
+  const start = url.startsWith("/") ? 0 : url.indexOf("/", url.indexOf("//") + 2);
+  return new Request(`http://localhost:${port}${start < 0 ? "/" : url.slice(start)}`, request);
+}
+
+/**
  * Serves `app` on `hostname:port`. Every request goes through `app.fetch` (not Bun's static
  * route table) so the connection rule above applies to every answer, 404s and errors included.
  */
@@ -85,7 +97,7 @@ export function listen(app: FetchHandler | Promise<FetchHandler>, options: Liste
       // Long-polls (/next, event/next) and long invocations may be silent for minutes.
       idleTimeout: 0,
       fetch(request, server) {
-        const answer = handle(request, server);
+        const answer = handle(parsable(request, server.port), server);
         if (!asksToClose(request)) return answer;
         return answer instanceof Promise ? answer.then(closing) : closing(answer);
       },
