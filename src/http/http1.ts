@@ -470,9 +470,10 @@ class Connection {
     if (exchange.bodyDone) this.next();
   }
 
+  /** Ends the connection at once (no final chunk): the client sees a cut answer. */
   destroy(): void {
-    this.isClosed = true;
     this.socket.terminate();
+    this.closed();
   }
 
   private end(): void {

@@ -132,9 +132,17 @@ export function tempDir(): string {
 
 /** Starts `lambda-sim <args>`; stdin is the given text, or closed. */
 export function spawnCli(args: string[], options: { stdin?: string } = {}): CliProcess {
-  const proc = Bun.spawn(["bun", "src/cli/main.ts", ...args], {
+  return spawnProcess(["bun", "src/cli/main.ts", ...args], options);
+}
+
+/** Starts `command` in the repo root (killed after the test), its output collected as it arrives. */
+export function spawnProcess(
+  command: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): CliProcess {
+  const proc = Bun.spawn(command, {
     cwd: REPO_ROOT,
-    env: { ...process.env, NO_COLOR: "1" },
+    env: { ...process.env, NO_COLOR: "1", ...options.env },
     stdin: options.stdin === undefined ? "ignore" : new Blob([options.stdin]),
     stdout: "pipe",
     stderr: "pipe",

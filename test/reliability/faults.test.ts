@@ -19,7 +19,7 @@ import {
   type SimulatorOptions,
   type TelemetryEvent,
 } from "../../src/index.ts";
-import { cleanup, REPO_ROOT, StreamText, status, trackGroup, trackProcess } from "../cli/harness.ts";
+import { cleanup, REPO_ROOT, spawnProcess, status, trackGroup } from "../cli/harness.ts";
 import { AGENT, ECHO_RUNTIME, FIXTURES, RECORDER, startSimulator } from "../helpers/fixtures.ts";
 import { trackPids } from "../helpers/leftovers.ts";
 import { groupMembers, isAlive, isStopped } from "../helpers/processes.ts";
@@ -384,26 +384,16 @@ interface Host {
   finished(): Promise<void>;
 }
 
-/** Starts `command` in the repo root with its output collected. */
+/** Starts `command` in the repo root with its output collected (see spawnProcess). */
 function spawnHost(command: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn(command, {
-    cwd: REPO_ROOT,
-    env: { ...process.env, NO_COLOR: "1", ...env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  trackProcess(proc);
-  const stdout = new StreamText(proc.stdout);
-  const stderr = new StreamText(proc.stderr);
+  const host = spawnProcess(command, { env });
   return {
-    proc,
-    stdout,
-    stderr,
+    ...host,
+    proc: host.proc as Subprocess<"ignore", "pipe", "pipe">,
     printed: (pattern: RegExp) =>
-      Promise.any([stdout.waitFor(pattern, 20_000), stderr.waitFor(pattern, 20_000)]),
+      Promise.any([host.stdout.waitFor(pattern, 20_000), host.stderr.waitFor(pattern, 20_000)]),
     finished: async () => {
-      await Promise.all([proc.exited, stdout.done, stderr.done]);
+      await host.finished();
     },
   };
 }
