@@ -2,7 +2,7 @@
 /**
  * `bun run bench`: Invoke API throughput against a bare Bun.serve floor, start-up times, the cost of
  * freezing and thawing the environment, Telemetry API throughput, scaling over several execution
- * environments and the simulator's memory per idle environment.
+ * environments, load from many concurrent callers and the simulator's memory per idle environment.
  *   --json               one JSON object on stdout (progress stays on stderr)
  *   --count N            timed invokes per target (default 2000)
  *   --warmup N           untimed invokes first (default 200)
@@ -14,6 +14,7 @@
  *   --scaling-ms N       timed window per maxConcurrency level (default 1500)
  *   --memory-runs N      runs of each memory case, 1 and 10 environments (default 2)
  *   --stream-mb N        size of the streamed response whose throughput and RSS growth are measured (default 100)
+ *   --load-invokes N     invokes per caller of each load case (default 50)
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -23,6 +24,7 @@ import { stopAll, survivors } from "./bench/children.ts";
 import { type FloorRelay, startFloor } from "./bench/floor.ts";
 import { type FreezeFigures, runFreezeThaw } from "./bench/freeze-thaw.ts";
 import { type InvokeFigures, PAYLOAD, runInvokes } from "./bench/invoke-load.ts";
+import { type LoadFigures, runLoad } from "./bench/load.ts";
 import { machineInfo } from "./bench/machine.ts";
 import { type MemoryFigures, runMemory } from "./bench/memory.ts";
 import { progress } from "./bench/progress.ts";
@@ -48,6 +50,14 @@ const SCALING = { levels: [1, 2, 4, 8], callers: 8, sleepMs: 50, targetRatio: 0.
 const STREAMING = { ttfbRuns: 20, targetGrowthMb: 16 };
 /** Issue 13: a file write to the new code's init done within 10 ms of a bare respawn, 20 reloads. */
 const RELOAD = { reloads: 20, debounceMs: 0, targetMarginMs: 10 };
+/** Issue 14: 64 callers queued FIFO on one environment, then 8 environments x 64 callers (512). */
+const LOAD = {
+  cases: [
+    { maxConcurrency: 1, callers: 64 },
+    { maxConcurrency: 8, callers: 512 },
+  ],
+  warmupPerCaller: 1,
+};
 /** Issue 11: what one more idle environment costs the simulator's own process. */
 const MEMORY = { environments: 10, targetPerEnvironmentMb: 1 };
 
@@ -70,6 +80,7 @@ const { values } = parseArgs({
     "scaling-ms": { type: "string", default: "1500" },
     "memory-runs": { type: "string", default: "2" },
     "stream-mb": { type: "string", default: "100" },
+    "load-invokes": { type: "string", default: "50" },
   },
 });
 const count = Number(values.count);
@@ -89,6 +100,7 @@ const telemetryCount = positive("telemetry-count");
 const scalingMs = positive("scaling-ms");
 const memoryRuns = positive("memory-runs");
 const streamMb = positive("stream-mb");
+const loadInvokes = positive("load-invokes");
 const binaryPath = resolve(values.binary);
 
 async function main(): Promise<BenchResult> {
@@ -174,6 +186,12 @@ async function main(): Promise<BenchResult> {
     SCALING.targetRatio,
     simPids,
   );
+  progress(
+    `load: ${LOAD.cases.map((c) => `${c.callers} callers on maxConcurrency ${c.maxConcurrency}`).join(", then ")}, ${loadInvokes} invokes each`,
+  );
+  const load: LoadFigures = await runLoad(LOAD.cases, loadInvokes, LOAD.warmupPerCaller, simPids);
+  // A lost, failed or reordered invocation is a fault of the simulator, not a slow figure.
+  if (!load.pass) process.exitCode = 1;
   progress(`memory: simulator alone in a child process, 1 vs ${MEMORY.environments} idle environments`);
   const memory: MemoryFigures = await runMemory(
     MEMORY.environments,
@@ -229,6 +247,7 @@ async function main(): Promise<BenchResult> {
     freeze,
     telemetry,
     scaling,
+    load,
     memory,
     streaming,
     reload,

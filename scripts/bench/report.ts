@@ -1,6 +1,7 @@
 /** The human-readable table. */
 import type { FreezeFigures, LatencyFigures } from "./freeze-thaw.ts";
 import type { InvokeFigures } from "./invoke-load.ts";
+import type { LoadFigures } from "./load.ts";
 import type { MachineInfo } from "./machine.ts";
 import type { MemoryFigures } from "./memory.ts";
 import type { ReloadFigures } from "./reload.ts";
@@ -27,6 +28,7 @@ export interface BenchResult {
   freeze: FreezeFigures;
   telemetry: TelemetryFigures;
   scaling: ScalingFigures;
+  load: LoadFigures;
   memory: MemoryFigures;
   streaming: StreamingFigures;
   reload: ReloadFigures;
@@ -148,6 +150,8 @@ export function renderTable(result: BenchResult): string {
   lines.push(...telemetrySection(result.telemetry));
   lines.push("");
   lines.push(...scalingSection(result.scaling));
+  lines.push("");
+  lines.push(...loadSection(result.load));
   lines.push("");
   lines.push(...memorySection(result.memory));
   lines.push("");
@@ -283,6 +287,71 @@ function scalingSection(s: ScalingFigures): string[] {
       ["r", "r", "r", "r", "r", "r", "r", "r", "l", "l"],
     ).map((line) => `  ${line}`),
   );
+  return lines;
+}
+
+function loadSection(l: LoadFigures): string[] {
+  const lines = [
+    `Load, a runtime that answers at once, ${int(l.invokesPerCaller)} invokes per caller after ${l.warmupPerCaller} warm-up, over the Invoke API (keep-alive),`,
+    "  callers in a process of their own; out of order = each environment's starts on the bus / events as its",
+    "  runtime counted them, against the order the simulator received the invokes; CPU in cores over the timed phase",
+  ];
+  lines.push(
+    ...table(
+      [
+        [
+          "maxConcurrency",
+          "envs",
+          "callers",
+          "sent",
+          "answered",
+          "lost",
+          "errored",
+          "out of order",
+          "invokes/s",
+          "p50 ms",
+          "p99 ms",
+          "max ms",
+          "CPU callers",
+          "sim",
+          "runtimes",
+        ],
+        ...l.cases.map((c) => [
+          `${c.maxConcurrency}`,
+          `${c.environments}`,
+          `${c.callers}`,
+          int(c.sent),
+          int(c.answered),
+          int(c.lost),
+          int(c.errored),
+          `${c.orderViolations} / ${c.runtimeOrderViolations}`,
+          int(c.invokesPerSec),
+          ms(c.p50Ms, 2),
+          ms(c.p99Ms, 2),
+          ms(c.maxMs, 2),
+          ms(c.clientCores, 2),
+          ms(c.simulatorCores, 2),
+          c.runtimeCores === null ? "?" : ms(c.runtimeCores, 2),
+        ]),
+      ],
+      ["r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
+    ).map((line) => `  ${line}`),
+  );
+  for (const c of l.cases) {
+    const bus =
+      c.duplicateStarts + c.notCompleted + c.failedOnBus === 0
+        ? "each started once and completed without error"
+        : `${c.duplicateStarts} started twice, ${c.notCompleted} never completed, ${c.failedOnBus} failed`;
+    lines.push(
+      `  ${c.callers} callers: the simulator received ${int(c.received)} (warm-up included), ${bus}; send order differed from arrival in ${int(c.arrivalVsSendInversions)} of ${int(Math.max(0, c.sendStampsCompared - 1))} adjacent pairs`,
+    );
+    if (c.clientBound) {
+      lines.push(
+        `    the callers' process used ${ms(c.clientCores, 2)} cores: on this machine the figures may be the client's limit, not the simulator's`,
+      );
+    }
+  }
+  lines.push(`  all answered, none lost, order kept: ${l.pass ? "PASS" : "FAIL"}  (no throughput target)`);
   return lines;
 }
 
