@@ -61,6 +61,9 @@ export interface LoadCase extends LoadCaseSpec {
   lost: number;
   /** Invocations the simulator received during the case (warm-up invokes of the callers included). */
   received: number;
+  /** Fewest and most of them started by one environment: how evenly the environments shared the load. */
+  perEnvironmentMin: number;
+  perEnvironmentMax: number;
   /** Of those, started more than once, or never completed, or completed with an error type. */
   duplicateStarts: number;
   notCompleted: number;
@@ -402,6 +405,7 @@ async function measureCase(
     let duplicateStarts = 0;
     for (const n of startCount.values()) if (n > 1) duplicateStarts++;
     const notCompleted = arrival.size - completed.size;
+    const perEnvironment = [...starts.values()].map((ids) => ids.length);
 
     const clientCores = report.cpuMs / report.durationMs;
     const simulatorCores = wallMs > 0 ? simulatorCpuMs / wallMs : 0;
@@ -427,6 +431,8 @@ async function measureCase(
       errored: errored + report.warmupFailed,
       lost,
       received: arrival.size,
+      perEnvironmentMin: Math.min(...perEnvironment),
+      perEnvironmentMax: Math.max(...perEnvironment),
       duplicateStarts,
       notCompleted,
       failedOnBus,

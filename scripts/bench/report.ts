@@ -345,6 +345,9 @@ function loadSection(l: LoadFigures): string[] {
     lines.push(
       `  ${c.callers} callers: the simulator received ${int(c.received)} (warm-up included), ${bus}; send order differed from arrival in ${int(c.arrivalVsSendInversions)} of ${int(Math.max(0, c.sendStampsCompared - 1))} adjacent pairs`,
     );
+    if (c.environments > 1) {
+      lines.push(`    per environment: ${int(c.perEnvironmentMin)} to ${int(c.perEnvironmentMax)} started`);
+    }
     if (c.clientBound) {
       lines.push(
         `    the callers' process used ${ms(c.clientCores, 2)} cores: on this machine the figures may be the client's limit, not the simulator's`,
