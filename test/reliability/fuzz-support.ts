@@ -2,11 +2,17 @@
  * Shared parts of the fuzz suites (test/reliability/fuzz-*.test.ts and scripts/fuzz.ts): fast-check
  * generators of HTTP requests, a raw TCP exchange that reads one whole answer, the properties every
  * answer must have (a status Lambda may give, Lambda's error shape for the API, no stack trace), a
- * log capture, and a batch runner that counts answers by status.
+ * log capture, a batch runner that counts answers by status, and the simulators the long run
+ * (`bun run fuzz`) starts: the same three set-ups as the suites.
  */
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
+import { join } from "node:path";
 import { type ConsolaInstance, createConsola, LogLevels } from "consola/core";
 import fc from "fast-check";
+import type { Simulator } from "../../src/index.ts";
+import { AGENT, ECHO_RUNTIME, startSimulator } from "../helpers/fixtures.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 /** Seed of the quick batches (FUZZ_SEED overrides it). */
 export const SEED = Number(process.env.FUZZ_SEED ?? 20261207);
@@ -481,7 +487,10 @@ const PLAIN_STATUSES = new Set([400, 404, 405, 413, 431, 501, 505]);
 export function problemWith(answer: RawAnswer, api: Api, head = false): string | undefined {
   const { status, headers, body } = answer;
   if (typeof status !== "number") return undefined;
-  if (STACK_TRACE.test(body)) return `a stack trace in the body: ${body.slice(0, 300)}`;
+  // The control API's successful answers report what the function did (its log lines, responses
+  // and telemetry records): a stack trace there is the runtime's own, e.g. a crashed echo runtime.
+  const reportsFunction = api === "control" && status < 400;
+  if (!reportsFunction && STACK_TRACE.test(body)) return `a stack trace in the body: ${body.slice(0, 300)}`;
   const type = headers["content-type"] ?? "";
   if (status >= 500) {
     if (status === 501 || status === 505) return undefined;
@@ -525,22 +534,28 @@ export function problemWith(answer: RawAnswer, api: Api, head = false): string |
 
 // ---- Logs and batches ---------------------------------------------------------------------------
 
-/** A consola logger that keeps every line it is given (pass it with `echoLogs: true`). */
-export function capturingLogger(): { logger: ConsolaInstance; lines: string[] } {
+/**
+ * A consola logger that keeps every line it is given (pass it with `echoLogs: true`): the
+ * simulator's own in `lines`, the runtime's and extensions' output (tagged by the simulator) in
+ * `output`, as a stack trace a crashing runtime prints is not the simulator's.
+ */
+export function capturingLogger(): { logger: ConsolaInstance; lines: string[]; output: string[] } {
   const lines: string[] = [];
+  const output: string[] = [];
   const logger = createConsola({
     level: LogLevels.verbose,
     reporters: [
       {
         log: (entry) => {
-          lines.push(
-            entry.args.map((arg) => (arg instanceof Error ? `${arg.stack}` : String(arg))).join(" "),
-          );
+          const line = entry.args
+            .map((arg) => (arg instanceof Error ? `${arg.stack}` : String(arg)))
+            .join(" ");
+          (entry.tag ? output : lines).push(line);
         },
       },
     ],
   });
-  return { logger, lines };
+  return { logger, lines, output };
 }
 
 /** Counts of answers by status, printable. */
@@ -570,6 +585,8 @@ export interface FuzzTarget {
   /** What the listener serves (decides the error shape). */
   listener: "sandbox" | "front" | "functionUrl";
   port: number;
+  /** Ids known to this target's simulator, when they are not the batch's. */
+  ids?: KnownIds;
 }
 
 /** Methods Bun.serve's parser knows; it closes the connection, unanswered, on any other (Bun 1.4.5). */
@@ -580,31 +597,51 @@ function bunDropsMethod(target: FuzzTarget, method: string): boolean {
   return target.listener !== "sandbox" && !BUN_METHODS.has(method);
 }
 
+/**
+ * The property of one random request to one of `targets`: an answer in time, a close only where
+ * HTTP allows one, and nothing `problemWith` objects to. Each answer is counted, then `onRun` is told.
+ */
+export function listenerProperty(
+  targets: FuzzTarget[],
+  ids: KnownIds,
+  counts: StatusCounts,
+  onRun?: () => void,
+) {
+  // With one set of ids, a plain tuple: the suites' fixed seeds keep generating the same batches.
+  const own = targets.some((target) => target.ids !== undefined && target.ids !== ids);
+  const arbitrary: fc.Arbitrary<[FuzzTarget, FuzzRequest]> = own
+    ? fc
+        .constantFrom(...targets)
+        .chain((target) => request(target.ids ?? ids).map((r): [FuzzTarget, FuzzRequest] => [target, r]))
+    : fc.tuple(fc.constantFrom(...targets), request(ids));
+  return fc.asyncProperty(arbitrary, async ([target, r]) => {
+    const answer = await exchange(target.port, raw(r), {
+      end: incomplete(r),
+      head: r.method === "HEAD",
+      timeoutMs: 2_000,
+    });
+    counts.add(answer.status);
+    onRun?.();
+    if (answer.status === "silent") throw new Error("no answer within 2 s");
+    // A close without an answer only where HTTP allows it: the request never ended.
+    if (answer.status === "closed" && !incomplete(r) && !bunDropsMethod(target, r.method)) {
+      throw new Error("closed without an answer");
+    }
+    const problem = problemWith(answer, apiOf(r.path, target.listener), r.method === "HEAD");
+    if (problem) throw new Error(problem);
+  });
+}
+
 /** Runs `numRuns` random requests against `targets` (seeded); rejects with fast-check's report. */
 export async function fuzzListeners(
   targets: FuzzTarget[],
   ids: KnownIds,
   options: { seed: number; numRuns: number; counts: StatusCounts },
 ): Promise<void> {
-  const arbitrary = fc.tuple(fc.constantFrom(...targets), request(ids));
-  await fc.assert(
-    fc.asyncProperty(arbitrary, async ([target, r]) => {
-      const answer = await exchange(target.port, raw(r), {
-        end: incomplete(r),
-        head: r.method === "HEAD",
-        timeoutMs: 2_000,
-      });
-      options.counts.add(answer.status);
-      if (answer.status === "silent") throw new Error("no answer within 2 s");
-      // A close without an answer only where HTTP allows it: the request never ended.
-      if (answer.status === "closed" && !incomplete(r) && !bunDropsMethod(target, r.method)) {
-        throw new Error("closed without an answer");
-      }
-      const problem = problemWith(answer, apiOf(r.path, target.listener), r.method === "HEAD");
-      if (problem) throw new Error(problem);
-    }),
-    { seed: options.seed, numRuns: options.numRuns },
-  );
+  await fc.assert(listenerProperty(targets, ids, options.counts), {
+    seed: options.seed,
+    numRuns: options.numRuns,
+  });
 }
 
 /** Lines of `lines` with a stack trace in them. */
@@ -723,4 +760,201 @@ export function subscriptionBody(
     { weight: 2, arbitrary: fc.record(fields, { requiredKeys: [] }) },
     { weight: 1, arbitrary: fc.anything() },
   );
+}
+
+/** A random Telemetry or Logs subscription, raw, with the registered, the deregistered or an unknown id. */
+export interface FuzzSubscription {
+  path: string;
+  method: string;
+  id: string;
+  headers: [string, string][];
+  body: unknown;
+}
+
+/**
+ * The property of one random subscription to the sandbox listener on `port` (init held open): an
+ * answer in Lambda's shape, and a 200 only for the registered extension. `sinkPort` listens.
+ */
+export function subscriptionProperty(
+  port: number,
+  sinkPort: number,
+  ids: KnownIds,
+  counts: StatusCounts,
+  onRun?: (accepted: boolean) => void,
+) {
+  const registered = ids.registered[0] ?? "none";
+  const deregistered = ids.deregistered[0] ?? "none";
+  const body = (api: "telemetry" | "logs") => subscriptionBody({ sink: sinkPort, api: port }, api);
+  const subscription: fc.Arbitrary<FuzzSubscription> = fc
+    .record({
+      path: fc.constantFrom("/2022-07-01/telemetry", "/2020-08-15/logs"),
+      method: fc.constantFrom("PUT", "PUT", "PUT", "POST"),
+      id: fc.constantFrom(registered, registered, deregistered, "unknown"),
+      headers: fc.array(header(ids), { maxLength: 2 }),
+    })
+    .chain((r) =>
+      (r.path.includes("logs") ? body("logs") : body("telemetry")).map((b) => ({ ...r, body: b })),
+    );
+  return fc.asyncProperty(subscription, async (s) => {
+    const answer = await exchange(port, rawSubscription(s));
+    counts.add(answer.status);
+    onRun?.(answer.status === 200);
+    if (typeof answer.status !== "number") throw new Error(`no answer: ${answer.status}`);
+    if (answer.status === 200 && s.id !== registered) {
+      throw new Error("a subscription of an unknown id was accepted");
+    }
+    const problem = problemWith(answer, apiOf(s.path, "sandbox"));
+    if (problem) throw new Error(problem);
+  });
+}
+
+/** The bytes of a subscription request (framing headers of its own are left out). */
+export function rawSubscription(s: FuzzSubscription): string {
+  const text = s.body === undefined ? "" : (JSON.stringify(s.body) ?? "");
+  const extra = s.headers.filter(([k]) => !/^(host|connection|expect|lambda-extension-identifier)$/i.test(k));
+  const head = [
+    `${s.method} ${s.path} HTTP/1.1`,
+    "Host: sandbox",
+    `Lambda-Extension-Identifier: ${s.id}`,
+    ...extra.map(([k, v]) => `${k}: ${v}`),
+  ];
+  const bytes = Buffer.from(text);
+  return `${head.join("\r\n")}\r\nContent-Length: ${bytes.byteLength}\r\n\r\n${bytes.toString("latin1")}`;
+}
+
+// ---- Simulators to fuzz (scripts/fuzz.ts) -------------------------------------------------------
+
+/** A simulator ready to be fuzzed: where to send requests, the ids it knows, its captured log. */
+export interface FuzzSetup {
+  name: string;
+  sim: Simulator;
+  targets: FuzzTarget[];
+  ids: KnownIds;
+  lines: string[];
+  /** Throws unless an invoke (and a function URL request where there is one) still works. */
+  stillServes(): Promise<void>;
+}
+
+/** Throws `message` unless `condition` (the setups run outside bun:test too, without expect). */
+function ensure(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+async function echoes(sim: Simulator, event: Record<string, unknown>): Promise<void> {
+  const echo = (await sim.invoke(event)).json<{ echo: unknown }>().echo;
+  ensure(
+    JSON.stringify(echo) === JSON.stringify(event),
+    `invoke ${JSON.stringify(event)} gave ${JSON.stringify(echo)}`,
+  );
+}
+
+function portOf(url: string): number {
+  return Number(new URL(url.includes("://") ? url : `http://${url}`).port);
+}
+
+/** One environment: its sandbox listener also serves the Invoke and control APIs (as fuzz-sandbox.test.ts). */
+export async function sandboxSetup(): Promise<FuzzSetup> {
+  const { logger, lines } = capturingLogger();
+  const sim = await startSimulator({ functionName: "function", echoLogs: true, logger });
+  sim.spawnRuntime([ECHO_RUNTIME]);
+  for (let i = 0; i < 3; i++) await echoes(sim, { before: i });
+  const ids: KnownIds = {
+    ended: sim.invocationStates().map((state) => state.requestId),
+    registered: [],
+    deregistered: [],
+  };
+  return {
+    name: "sandbox",
+    sim,
+    targets: [{ listener: "sandbox", port: sim.port, ids }],
+    ids,
+    lines,
+    stillServes: () => echoes(sim, { after: true }),
+  };
+}
+
+/** Two environments, the front on Bun.serve, their sandbox listeners and the function URL (as fuzz-listeners.test.ts). */
+export async function listenersSetup(): Promise<FuzzSetup> {
+  const { logger, lines } = capturingLogger();
+  const sim = await startSimulator({
+    functionName: "function",
+    maxConcurrency: 2,
+    provisionedConcurrency: 2,
+    httpPort: 0,
+    echoLogs: true,
+    logger,
+  });
+  sim.spawnRuntime([ECHO_RUNTIME]);
+  await Promise.all([1, 2, 3].map((n) => echoes(sim, { before: n })));
+  const ids: KnownIds = {
+    ended: sim.invocationStates().map((s) => s.requestId),
+    registered: [],
+    deregistered: [],
+  };
+  const environments = sim.environments();
+  ensure(environments.length === 2, `${environments.length} environments, not 2`);
+  return {
+    name: "listeners",
+    sim,
+    targets: [
+      { listener: "front", port: portOf(sim.url()), ids },
+      ...environments.map((env): FuzzTarget => ({ listener: "sandbox", port: portOf(env.runtimeApi), ids })),
+      { listener: "functionUrl", port: portOf(sim.functionUrl()), ids },
+    ],
+    ids,
+    lines,
+    stillServes: async () => {
+      await echoes(sim, { after: true });
+      const viaUrl = await fetch(`${sim.functionUrl()}/after?x=1`, { method: "POST", body: "hi" });
+      ensure(viaUrl.status === 200, `the function URL answered ${viaUrl.status}`);
+    },
+  };
+}
+
+/** A setup whose extension (agent.ts) holds init open until `endInit`: subscriptions are accepted meanwhile. */
+export interface ExtensionsSetup extends FuzzSetup {
+  /** Lets init end (the agent polls for the gate file); invokes work after. */
+  endInit(): Promise<void>;
+}
+
+/**
+ * One environment with a real extension, recycled once: the first id deregistered, a new one
+ * registered and init held open (as fuzz-extensions.test.ts).
+ */
+export async function extensionsSetup(): Promise<ExtensionsSetup> {
+  const { logger, lines } = capturingLogger();
+  const sim = await startSimulator({ functionName: "function", echoLogs: true, logger, timeoutSeconds: 5 });
+  const gate = join(tempDir("fuzz-ext-"), "init-may-end");
+  sim.spawnExtension([AGENT], { env: { WAIT_FOR_FILE: gate } });
+  sim.spawnRuntime([ECHO_RUNTIME]);
+  await sim.waitFor((s) => s.registeredExtensions().length === 1, 10_000);
+  const [first] = sim.registeredExtensions();
+  writeFileSync(gate, "");
+  await echoes(sim, { first: true });
+  // The next init waits on the gate again, with a new extension id; the first is deregistered.
+  rmSync(gate);
+  await sim.recycle();
+  await sim.waitFor((s) => s.registeredExtensions().some((e) => e.id !== first?.id), 10_000);
+  const [current] = sim.registeredExtensions();
+  ensure(
+    !existsSync(gate) && current !== undefined && first !== undefined,
+    "the recycled init did not register",
+  );
+  const ids: KnownIds = {
+    ended: sim.invocationStates().map((s) => s.requestId),
+    registered: [current.id],
+    deregistered: [first.id],
+  };
+  return {
+    name: "extensions",
+    sim,
+    targets: [{ listener: "sandbox", port: sim.port, ids }],
+    ids,
+    lines,
+    stillServes: () => echoes(sim, { after: true }),
+    endInit: async () => {
+      writeFileSync(gate, "");
+      await echoes(sim, { initDone: true });
+    },
+  };
 }
