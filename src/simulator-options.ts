@@ -21,7 +21,7 @@ export interface SimulatorOptions extends Partial<FunctionConfig> {
   telemetryFile?: string;
   /** Capture telemetry in memory from the start (see enableTelemetryCapture). */
   captureTelemetry?: boolean;
-  /** Bound of the in-memory capture, in estimated bytes (default 16 MiB); the oldest events go first. */
+  /** Bound of the in-memory capture, in bytes of JSON (default 4 MiB, ~12k events); the oldest events go first. */
   telemetryCaptureLimitBytes?: number;
   /** How far a subscriber may fall behind before events are dropped, in bytes (default 16 × its maxBytes). */
   telemetryQueueLimitBytes?: number;

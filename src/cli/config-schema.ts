@@ -42,7 +42,7 @@ export const CONFIG_PROPERTIES = {
   "telemetry-capture-mb": Type.Number({
     exclusiveMinimum: 0,
     maximum: 65536,
-    description: "Keep at most MB of telemetry in memory for the control API (default 16)",
+    description: "Keep at most MB of telemetry (as JSON) in memory for the control API (default 4)",
   }),
   freeze: Type.Boolean({ description: "Freeze (SIGSTOP) every process between invocations" }),
   "max-concurrency": Type.Integer({ minimum: 0, maximum: 1000, description: "Up to N environments at once" }),

@@ -37,7 +37,8 @@ export const functionArgs = {
   "telemetry-file": { type: "string", description: "Append every telemetry event to FILE as JSON lines" },
   "telemetry-capture-mb": {
     type: "string",
-    description: "Keep at most MB of telemetry in memory for the control API (default 16; oldest go first)",
+    description:
+      "Keep at most MB of telemetry (as JSON) in memory for the control API (default 4; oldest go first)",
   },
   freeze: {
     type: "boolean",

@@ -1,4 +1,5 @@
 /** Bounded in-memory capture of telemetry events for tests, with event-driven waiters. */
+import { RecordRing } from "../record-ring.ts";
 import type { TelemetryEvent, TelemetryType } from "./schemas.ts";
 
 interface Waiter {
@@ -7,51 +8,29 @@ interface Waiter {
   resolve: (event: TelemetryEvent) => void;
 }
 
-/** Default bound of a capture's memory, in (estimated) bytes. */
-export const CAPTURE_LIMIT_BYTES = 16 * 1024 * 1024;
+/** Default bound of a capture's memory, in bytes of JSON. */
+export const CAPTURE_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /**
- * What an event costs in memory, roughly: a log record's text (two bytes a character) plus the
- * object around it. An estimate, not a measure: it only has to keep a long run's capture bounded.
- */
-function estimatedBytes(event: TelemetryEvent): number {
-  const record = (event as { record?: unknown }).record;
-  return 256 + (typeof record === "string" ? record.length * 2 : 768);
-}
-
-/**
- * Keeps the newest events within `limit` events and `limitBytes` (estimated) bytes, as a ring: the
- * oldest go first, in O(1) per event; sees every event as it is produced (no delivery delay).
+ * Keeps the newest events within `limit` events and `limitBytes` bytes, oldest out first, in O(1)
+ * per event; sees every event as it is produced (no delivery delay).
+ *
+ * Events are kept as their JSON text in one byte ring (RecordRing) and parsed again when read. Kept
+ * as objects, 16k events held ~7 MB of JS heap but grew the process's RSS by ~30 MB: many small
+ * objects of every age, spread over heap blocks the collector could then not give back. In the ring
+ * their memory is one buffer of a known size, and a reader gets copies it may change freely.
  */
 export class TelemetryCapture {
-  private events: (TelemetryEvent | undefined)[] = [];
-  private sizes: number[] = [];
-  private start = 0;
-  private bytes = 0;
+  private readonly ring: RecordRing<TelemetryType>;
   private readonly waiters = new Set<Waiter>();
 
-  constructor(
-    private readonly limit = 50_000,
-    private readonly limitBytes = CAPTURE_LIMIT_BYTES,
-  ) {}
+  constructor(limit = 50_000, limitBytes = CAPTURE_LIMIT_BYTES) {
+    this.ring = new RecordRing(limit, limitBytes);
+  }
 
-  /** Records an event and wakes matching waiters. */
-  add(event: TelemetryEvent): void {
-    const size = estimatedBytes(event);
-    this.events.push(event);
-    this.sizes.push(size);
-    this.bytes += size;
-    while (this.events.length - this.start > this.limit || (this.bytes > this.limitBytes && this.count > 1)) {
-      this.bytes -= this.sizes[this.start] as number;
-      this.events[this.start] = undefined;
-      this.start++;
-    }
-    // Compacted now and then, so the dropped slots do not pile up.
-    if (this.start > 4096 && this.start * 2 > this.events.length) {
-      this.events = this.events.slice(this.start);
-      this.sizes = this.sizes.slice(this.start);
-      this.start = 0;
-    }
+  /** Records an event (`json`: its JSON text, when already made) and wakes matching waiters. */
+  add(event: TelemetryEvent, json = JSON.stringify(event)): void {
+    this.ring.push(json, event.type);
     for (const waiter of [...this.waiters]) {
       if (waiter.type === event.type && waiter.predicate(event)) {
         this.waiters.delete(waiter);
@@ -62,30 +41,27 @@ export class TelemetryCapture {
 
   /** Number of events kept. */
   get count(): number {
-    return this.events.length - this.start;
+    return this.ring.count;
   }
 
-  /** Estimated bytes of the events kept. */
+  /** Bytes of the events kept (their JSON text). */
   get estimatedBytes(): number {
-    return this.bytes;
+    return this.ring.byteCount;
   }
 
-  /** Every captured event, oldest first. */
+  /** Every captured event, oldest first (fresh copies). */
   all(): TelemetryEvent[] {
-    return this.events.slice(this.start) as TelemetryEvent[];
+    return this.read(() => true);
   }
 
-  /** Captured events of one type. */
+  /** Captured events of one type (fresh copies). */
   byType<T extends TelemetryType>(type: T): TelemetryEvent<T>[] {
-    return this.all().filter((e) => e.type === type) as TelemetryEvent<T>[];
+    return this.read((kept) => kept === type) as TelemetryEvent<T>[];
   }
 
   /** Forgets everything captured so far. */
   clear(): void {
-    this.events = [];
-    this.sizes = [];
-    this.start = 0;
-    this.bytes = 0;
+    this.ring.clear();
   }
 
   /** The first captured (or future) event of `type` matching `predicate`. */
@@ -111,5 +87,9 @@ export class TelemetryCapture {
       }, timeoutMs);
       this.waiters.add(waiter);
     });
+  }
+
+  private read(wanted: (type: TelemetryType) => boolean): TelemetryEvent[] {
+    return this.ring.read(wanted).map((text) => JSON.parse(text) as TelemetryEvent);
   }
 }

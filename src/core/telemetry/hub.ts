@@ -83,10 +83,16 @@ export class TelemetryHub {
 
   /** Publishes one event. */
   publish(event: TelemetryEvent): void {
-    this.capture?.add(event);
+    // Serialized once for the capture and every Telemetry API subscriber, and only if one wants it.
+    let json: string | undefined;
+    const text = () => {
+      json ??= JSON.stringify(event);
+      return json;
+    };
+    this.capture?.add(event, text());
     for (const sink of this.sinks) sink(event);
     if (this.initOpen) this.initEvents.push(event);
-    for (const entry of this.subscriptions.values()) offer(entry, event);
+    for (const entry of this.subscriptions.values()) offer(entry, event, text);
   }
 
   /** A new init begins: its events are kept for subscribers that join during it. */
@@ -200,7 +206,7 @@ export class TelemetryHub {
         : undefined;
     const entry = { subscription, api, fingerprint, view };
     this.subscriptions.set(extension.id, entry);
-    for (const event of this.initEvents) offer(entry, event);
+    for (const event of this.initEvents) offer(entry, event, () => JSON.stringify(event));
     return [...types];
   }
 
@@ -252,8 +258,9 @@ export class TelemetryHub {
 function offer(
   entry: { subscription: Subscription; view?: (event: TelemetryEvent) => TelemetryEvent[] },
   event: TelemetryEvent,
+  text: () => string,
 ): void {
-  if (!entry.view) entry.subscription.offer(event);
+  if (!entry.view) entry.subscription.offer(event, text);
   else for (const view of entry.view(event)) entry.subscription.offer(view);
 }
 

@@ -60,10 +60,10 @@ export class Subscription {
     private readonly queueLimitBytes = buffering.maxBytes * QUEUE_BATCHES,
   ) {}
 
-  /** Takes an event if the subscriber wants its category and has room; never waits. */
-  offer(event: TelemetryEvent): void {
+  /** Takes an event if the subscriber wants its category and has room; never waits. `text` is its JSON. */
+  offer(event: TelemetryEvent, text: () => string = () => JSON.stringify(event)): void {
     if (this.closed || !this.types.has(categoryOf(event.type))) return;
-    const json = JSON.stringify(event);
+    const json = text();
     const bytes = Buffer.byteLength(json);
     // Bytes bound the memory a lagging subscriber can hold; that is the only limit.
     if (this.queuedBytes + bytes > this.queueLimitBytes) {
