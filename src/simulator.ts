@@ -23,8 +23,7 @@ import type { TelemetryEvent, TelemetryType } from "./core/telemetry/schemas.ts"
 import { invocationTenant } from "./core/tenancy.ts";
 import type { InitializationType } from "./core/vocabulary.ts";
 import { type ListeningServer, listen } from "./http/listener.ts";
-import { runtimeRoutes } from "./http/runtime.ts";
-import { listenSandbox, type SandboxRoute } from "./http/sandbox-listener.ts";
+import { listenSandbox, type SandboxRoute, sandboxRoutes } from "./http/sandbox-listener.ts";
 import { resolveExecutable } from "./process/process-group.ts";
 import { MAX_REQUEST_BODY_BYTES, type ProcessSpec, Sandbox, type SandboxContext } from "./sandbox.ts";
 import { SimulatorBuilder } from "./simulator-builder.ts";
@@ -248,7 +247,7 @@ export class Simulator implements AsyncDisposable {
       if (shared) {
         // One environment at a time: its sandbox APIs share the main port, as they always did.
         const env = () => simulator.primary().environment;
-        const runtime = runtimeRoutes(env, simulator.config);
+        const runtime = sandboxRoutes(env, simulator.config);
         // The Invoke API is served natively too once its module is loaded (Elysia until then).
         let invokes: SandboxRoute | undefined;
         simulator.server = listenSandbox(
