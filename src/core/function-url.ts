@@ -184,7 +184,12 @@ export function bufferedAnswer(payload: Uint8Array): HttpAnswer {
   const fields = value as Record<string, unknown>;
   const head = answerHead(fields, "application/json");
   if (head === undefined) return badGateway();
-  return { ...head, body: answerBody(fields) };
+  try {
+    return { ...head, body: answerBody(fields) };
+  } catch {
+    // A body too deep to serialize again makes no HTTP response, like any other unreadable answer.
+    return badGateway();
+  }
 }
 
 /**

@@ -124,10 +124,14 @@ export async function readInvokeCall(
   const body = await request.body();
   const limit = invocationType === "Event" ? MAX_ASYNC_REQUEST_BYTES : MAX_SYNC_REQUEST_BYTES;
   if (body.byteLength > limit) {
+    // The wire name is not the SDK model's shape name (RequestTooLargeException): real Lambda
+    // answers RequestEntityTooLargeException, as botocore, the Java SDK and SDK v2 reports show.
     throw new ServiceError(
       413,
-      "RequestTooLargeException",
-      `Request must be smaller than ${limit} bytes for the InvokeFunction operation`,
+      "RequestEntityTooLargeException",
+      invocationType === "Event"
+        ? `${body.byteLength} byte payload is too large for the Event invocation type (limit ${limit} bytes)`
+        : `Request must be smaller than ${limit} bytes for the InvokeFunction operation`,
     );
   }
   assertJsonPayload(body);

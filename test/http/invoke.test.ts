@@ -404,7 +404,7 @@ describe("Invoke API through the AWS SDK", () => {
   });
 
   describe("payload limits and validation", () => {
-    test("a 6,291,457-byte JSON payload is RequestTooLargeException 413; 6,291,456 bytes is accepted", async () => {
+    test("a 6,291,457-byte JSON payload is RequestEntityTooLargeException 413 (the wire name, not the model's); 6,291,456 bytes is accepted", async () => {
       const sim = await startSimulator({ functionName: "orders" });
       sim.spawnRuntime([MEASURE_RUNTIME]);
       const lambda = lambdaClient(sim);
@@ -414,7 +414,7 @@ describe("Invoke API through the AWS SDK", () => {
       const error = await rejection(
         lambda.send(new InvokeCommand({ FunctionName: "orders", Payload: tooBig })),
       );
-      expectServiceError(error, "RequestTooLargeException", 413);
+      expectServiceError(error, "RequestEntityTooLargeException", 413);
       expect(error.message).toBe(
         "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
       );
@@ -427,7 +427,7 @@ describe("Invoke API through the AWS SDK", () => {
       expect(json(out.Payload).bytes).toBe(6_291_456);
     });
 
-    test("an Event payload over 1 MB is RequestTooLargeException 413; 1 MB is accepted", async () => {
+    test("an Event payload over 1 MB is RequestEntityTooLargeException 413 naming its size; 1 MB is accepted", async () => {
       const sim = await startSimulator({ functionName: "orders" });
       sim.spawnRuntime([MEASURE_RUNTIME]);
       const lambda = lambdaClient(sim);
@@ -437,9 +437,9 @@ describe("Invoke API through the AWS SDK", () => {
           new InvokeCommand({ FunctionName: "orders", InvocationType: "Event", Payload: payload(1_048_577) }),
         ),
       );
-      expectServiceError(error, "RequestTooLargeException", 413);
+      expectServiceError(error, "RequestEntityTooLargeException", 413);
       expect(error.message).toBe(
-        "Request must be smaller than 1048576 bytes for the InvokeFunction operation",
+        "1048577 byte payload is too large for the Event invocation type (limit 1048576 bytes)",
       );
       expect(sim.invocationStates()).toEqual([]);
 

@@ -175,7 +175,7 @@ export class TelemetryHub {
     }
     const destination = this.resolveDestination(request, validation);
     // The Logs API is idempotent: the same request again changes nothing (and replays nothing).
-    const fingerprint = JSON.stringify(request);
+    const fingerprint = fingerprintOf(request, validation);
     if (existing && api === "logs" && existing.fingerprint === fingerprint)
       return [...existing.subscription.types];
     existing?.subscription.close();
@@ -262,6 +262,15 @@ function offer(
 ): void {
   if (!entry.view) entry.subscription.offer(event, text);
   else for (const view of entry.view(event)) entry.subscription.offer(view);
+}
+
+/** A subscription request as text; one nested too deep for that is refused like any invalid body. */
+function fingerprintOf(request: SubscriptionRequest, validation: string): string {
+  try {
+    return JSON.stringify(request);
+  } catch {
+    throw new LambdaError(400, validation, "The subscription request is nested too deeply");
+  }
 }
 
 function portOf(uri: string | undefined): number | undefined {
