@@ -2,7 +2,8 @@
 /**
  * `bun run bench`: Invoke API throughput against a bare Bun.serve floor, start-up times, the cost of
  * freezing and thawing the environment, Telemetry API throughput, scaling over several execution
- * environments, load from many concurrent callers and the simulator's memory per idle environment.
+ * environments, load from many concurrent callers, the simulator's memory per idle environment and
+ * over a long soak.
  *   --json               one JSON object on stdout (progress stays on stderr)
  *   --count N            timed invokes per target (default 2000)
  *   --warmup N           untimed invokes first (default 200)
@@ -15,6 +16,8 @@
  *   --memory-runs N      runs of each memory case, 1 and 10 environments (default 2)
  *   --stream-mb N        size of the streamed response whose throughput and RSS growth are measured (default 100)
  *   --load-invokes N     invokes per caller of each load case (default 50)
+ *   --soak-invokes N     sequential invokes of the soak of `serve` with a Telemetry subscriber (default 100000)
+ *   --soak-frozen N      invokes of the soak with --freeze (default 10000)
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -29,6 +32,7 @@ import { machineInfo } from "./bench/machine.ts";
 import { type MemoryFigures, runMemory } from "./bench/memory.ts";
 import { progress } from "./bench/progress.ts";
 import { type ReloadFigures, runReloads } from "./bench/reload.ts";
+import { runSoak, type SoakFigures } from "./bench/soak.ts";
 import { type BenchResult, renderTable } from "./bench/report.ts";
 import { runScaling, type ScalingFigures } from "./bench/scaling.ts";
 import { stillRunning } from "./bench/sim-children.ts";
@@ -58,6 +62,8 @@ const LOAD = {
   ],
   warmupPerCaller: 1,
 };
+/** Issue 14: RSS after the soak within 16 MB of RSS after its first 1,000 invokes, heap flat. */
+const SOAK = { sampleEvery: 1000, targetGrowthMb: 16 };
 /** Issue 11: what one more idle environment costs the simulator's own process. */
 const MEMORY = { environments: 10, targetPerEnvironmentMb: 1 };
 
@@ -81,6 +87,8 @@ const { values } = parseArgs({
     "memory-runs": { type: "string", default: "2" },
     "stream-mb": { type: "string", default: "100" },
     "load-invokes": { type: "string", default: "50" },
+    "soak-invokes": { type: "string", default: "100000" },
+    "soak-frozen": { type: "string", default: "10000" },
   },
 });
 const count = Number(values.count);
@@ -101,6 +109,11 @@ const scalingMs = positive("scaling-ms");
 const memoryRuns = positive("memory-runs");
 const streamMb = positive("stream-mb");
 const loadInvokes = positive("load-invokes");
+const soakInvokes = positive("soak-invokes");
+const soakFrozen = positive("soak-frozen");
+if (soakInvokes < SOAK.sampleEvery || soakFrozen < SOAK.sampleEvery) {
+  throw new Error(`--soak-invokes and --soak-frozen must be at least ${SOAK.sampleEvery} (one sample)`);
+}
 const binaryPath = resolve(values.binary);
 
 async function main(): Promise<BenchResult> {
@@ -227,6 +240,22 @@ async function main(): Promise<BenchResult> {
     `watch mode: change to ready p50 ${reload.readyP50Ms} ms, to answer ${reload.answerP50Ms} ms; floor ${reload.floorP50Ms} ms`,
   );
 
+  progress(
+    `soak: lambda-sim serve (defaults) with a Telemetry subscriber, ${soakInvokes} invokes, then ${soakFrozen} with --freeze`,
+  );
+  const soak: SoakFigures = await runSoak(
+    soakInvokes,
+    soakFrozen,
+    SOAK.sampleEvery,
+    SOAK.targetGrowthMb,
+    simPids,
+  );
+  for (const run of soak.runs) {
+    progress(
+      `soak ${run.flags.join(" ") || "(defaults)"}: RSS ${run.rssFirstMb} -> ${run.rssLastMb} MB (+${run.rssGrowthMb}, peak ${run.rssPeakMb}), heap ${run.heapSettledMb} -> ${run.heapLastMb} MB`,
+    );
+  }
+
   // Same invoke count on both sides: the throughput ratio is the inverse ratio of the timed durations.
   const ratio = floor.totalMs / simulator.totalMs;
   return {
@@ -251,6 +280,7 @@ async function main(): Promise<BenchResult> {
     memory,
     streaming,
     reload,
+    soak,
     survivors: [...survivors(), ...simLeftover, ...stillRunning([...simPids])],
     totalMs: round(performance.now() - started, 0),
   };

@@ -5,6 +5,7 @@ import type { LoadFigures } from "./load.ts";
 import type { MachineInfo } from "./machine.ts";
 import type { MemoryFigures } from "./memory.ts";
 import type { ReloadFigures } from "./reload.ts";
+import type { SoakFigures, SoakRun } from "./soak.ts";
 import type { ScalingFigures } from "./scaling.ts";
 import type { BinaryStartFigures, StartFigures, StartPair } from "./startup.ts";
 import type { StreamingFigures } from "./streaming.ts";
@@ -32,6 +33,7 @@ export interface BenchResult {
   memory: MemoryFigures;
   streaming: StreamingFigures;
   reload: ReloadFigures;
+  soak: SoakFigures;
   survivors: number[];
   totalMs: number;
 }
@@ -158,6 +160,8 @@ export function renderTable(result: BenchResult): string {
   lines.push(...streamingSection(result.streaming));
   lines.push("");
   lines.push(...reloadSection(result.reload));
+  lines.push("");
+  lines.push(...soakSection(result.soak));
   lines.push("");
   lines.push(
     `total ${(result.totalMs / 1000).toFixed(1)} s; leftover child processes: ${result.survivors.length === 0 ? "none" : result.survivors.join(", ")}`,
@@ -404,4 +408,39 @@ function reloadSection(r: ReloadFigures): string[] {
     ).map((line) => `  ${line}`),
     `  change to ready p50 ${ms(r.readyP50Ms, 2)} ms (target <= floor + ${r.targetMarginMs} = ${ms(r.floorP50Ms + r.targetMarginMs, 2)})  ${verdict(r.pass)}`,
   ];
+}
+
+/** The curve at about ten points: each tenth of the run, and the first and second samples. */
+function curvePoints(run: SoakRun): SoakRun["samples"] {
+  const { samples } = run;
+  const picked = new Set([0, 1]);
+  for (let tenth = 1; tenth <= 10; tenth++) picked.add(Math.ceil((samples.length * tenth) / 10) - 1);
+  return [...picked].filter((i) => i < samples.length).map((i) => samples[i] as SoakRun["samples"][number]);
+}
+
+function soakSection(soak: SoakFigures): string[] {
+  const lines = [
+    `Soak, lambda-sim serve (default options) in its own process, one extension subscribed to the Telemetry API,`,
+    `  a runtime logging one line per invoke, sequential invokes over HTTP; every ${int(soak.sampleEvery)}: VmRSS, then the JS heap`,
+    "  after a full GC; RSS after N = median of the last 5 samples (RSS swings with the collector's cycles)",
+  ];
+  for (const run of soak.runs) {
+    const name = run.flags.length === 0 ? "defaults" : run.flags.join(" ");
+    const points = curvePoints(run);
+    lines.push(`  ${name}: ${int(run.invokes)} invokes in ${(run.durationMs / 1000).toFixed(1)} s`);
+    lines.push(
+      ...table(
+        [
+          ["invokes", ...points.map((p) => int(p.invokes))],
+          ["RSS MB", ...points.map((p) => ms(p.rssMb, 1))],
+          ["heap MB", ...points.map((p) => ms(p.heapMb, 1))],
+        ],
+        ["l", ...points.map((): "r" => "r")],
+      ).map((line) => `    ${line}`),
+    );
+    lines.push(
+      `    RSS ${ms(run.rssFirstMb, 1)} MB after ${int(soak.sampleEvery)} -> ${ms(run.rssLastMb, 1)} MB after ${int(run.invokes)}: +${ms(run.rssGrowthMb, 1)} MB (target <= ${soak.targetGrowthMb}; peak ${ms(run.rssPeakMb, 1)}; climb after the first tenth ${signed(run.rssClimbMb)}); heap ${ms(run.heapSettledMb, 1)} -> ${ms(run.heapLastMb, 1)} MB (flat within ${soak.heapFlatMb})  ${verdict(run.pass)}`,
+    );
+  }
+  return lines;
 }
