@@ -7,18 +7,13 @@
 // deregistered or an unknown id. Then init ends and random requests of every API follow with those
 // ids. Properties as in fuzz-support.ts; afterwards invokes work and the log has no stack trace.
 import { describe, expect, test } from "bun:test";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import fc from "fast-check";
-import { AGENT, ECHO_RUNTIME, startSimulator } from "../helpers/fixtures.ts";
-import { tempDir } from "../helpers/temp.ts";
 import {
   apiOf,
-  capturingLogger,
   exchange,
+  extensionsSetup,
   fuzzListeners,
   header,
-  type KnownIds,
   problemWith,
   runs,
   SEED,
@@ -33,31 +28,8 @@ describe("fuzzing the extension APIs with registered, deregistered and unknown i
   test(`${RUNS} random requests and ${RUNS} subscriptions (seed ${SEED}): Lambda's answers; invokes still work`, async () => {
     const sink = Bun.serve({ port: 0, fetch: () => new Response("") });
     try {
-      const { logger, lines } = capturingLogger();
-      const sim = await startSimulator({
-        functionName: "function",
-        echoLogs: true,
-        logger,
-        timeoutSeconds: 5,
-      });
-      const gate = join(tempDir("fuzz-ext-"), "init-may-end");
-      sim.spawnExtension([AGENT], { env: { WAIT_FOR_FILE: gate } });
-      sim.spawnRuntime([ECHO_RUNTIME]);
-      await sim.waitFor((s) => s.registeredExtensions().length === 1, 10_000);
-      const [first] = sim.registeredExtensions();
-      writeFileSync(gate, "");
-      await sim.invoke({ first: true });
-      // The next init waits on the gate again, with a new extension id; the first is deregistered.
-      rmSync(gate);
-      await sim.recycle();
-      await sim.waitFor((s) => s.registeredExtensions().some((e) => e.id !== first?.id), 10_000);
-      const [current] = sim.registeredExtensions();
-      expect(existsSync(gate)).toBe(false);
-      const ids: KnownIds = {
-        ended: sim.invocationStates().map((s) => s.requestId),
-        registered: [current?.id as string],
-        deregistered: [first?.id as string],
-      };
+      const setup = await extensionsSetup();
+      const { sim, ids, lines } = setup;
       const counts = new StatusCounts();
 
       const body = (api: "telemetry" | "logs") =>
@@ -108,17 +80,14 @@ describe("fuzzing the extension APIs with registered, deregistered and unknown i
       );
       if (process.env.FUZZ_VERBOSE) console.log([...statuses].slice(0, 40));
       expect(accepted).toBeGreaterThan(0);
-      writeFileSync(gate, "");
-      expect((await sim.invoke({ initDone: true })).json<{ echo: unknown }>().echo).toEqual({
-        initDone: true,
-      });
-      await fuzzListeners([{ listener: "sandbox", port: sim.port }], ids, {
+      await setup.endInit();
+      await fuzzListeners(setup.targets, ids, {
         seed: SEED,
         numRuns: RUNS,
         counts,
       });
       if (process.env.FUZZ_VERBOSE) console.log(counts.toObject(), { accepted });
-      expect((await sim.invoke({ after: true })).json<{ echo: unknown }>().echo).toEqual({ after: true });
+      await setup.stillServes();
       expect(stackTraces(lines)).toEqual([]);
     } finally {
       await sink.stop(true);
