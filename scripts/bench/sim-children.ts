@@ -36,3 +36,9 @@ export function executable(path: string): string {
   }
   return path;
 }
+
+/** A process's resident set (VmRSS of /proc/<pid>/status) in bytes; 0 when it cannot be read. */
+export function vmRssBytes(pid: number): number {
+  const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "latin1"))?.[1];
+  return Number(kb ?? 0) * 1024;
+}

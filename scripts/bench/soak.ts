@@ -16,7 +16,7 @@ import { resolve } from "node:path";
 import { stop, track } from "./children.ts";
 import { INVOKE_PATH } from "./invoke-load.ts";
 import { progress } from "./progress.ts";
-import { executable } from "./sim-children.ts";
+import { executable, vmRssBytes } from "./sim-children.ts";
 import { median, round } from "./stats.ts";
 
 const child = resolve(import.meta.dir, "soak-child.ts");
@@ -57,11 +57,6 @@ export interface SoakFigures {
   heapFlatMb: number;
   runs: SoakRun[];
   pass: boolean;
-}
-
-function vmRssBytes(pid: number): number {
-  const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "latin1"))?.[1];
-  return Number(kb ?? 0) * 1024;
 }
 
 /** The child's children (its runtime and extension), for the bench's leftover check. */

@@ -5,10 +5,9 @@
  * 100 MB stream (MB/s between the first byte and the end), and the child's RSS growth while it
  * streams 100 MB (VmRSS sampled every 10 ms, peak minus the figure before, after a warm-up stream).
  */
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { endByStdin, firstJsonLine, track } from "./children.ts";
-import { executable } from "./sim-children.ts";
+import { executable, vmRssBytes } from "./sim-children.ts";
 import { median, percentile, round } from "./stats.ts";
 
 const child = resolve(import.meta.dir, "stream-child.ts");
@@ -24,11 +23,6 @@ export interface StreamingFigures {
   rssGrowthMb: number;
   targetGrowthMb: number;
   pass: boolean;
-}
-
-function vmRssBytes(pid: number): number {
-  const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "latin1"))?.[1];
-  return Number(kb ?? 0) * 1024;
 }
 
 /** One streamed invoke: when its first body byte and its end arrived (ms after sending), and its size. */
