@@ -146,7 +146,7 @@ async function soakOnce(
     const settled = samples[tenth] as SoakSample;
     const rssLast = median(samples.slice(-SMOOTH).map((s) => s.rssMb));
     // From the second sample on: the first is the warm-up's low point the target is measured from.
-    const early = Math.max(1, tenth);
+    const early = Math.min(Math.max(1, tenth), samples.length - 1);
     const rssEarly = median(
       samples.slice(early, Math.max(early + 1, Math.floor(samples.length / 5))).map((s) => s.rssMb),
     );
